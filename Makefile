@@ -34,28 +34,32 @@ PROGS := $(if $(IDX_SRC),usjindex) $(if $(CLI_SRC),usjsearch) \
          $(if $(DMN_SRC),usjsearchd)
 TESTS := $(patsubst tests/%.c,%,$(TEST_SRC))
 
-BINDIR_rel  := bin
-BINDIR_asan := build/asan/bin
+# BUILD and BIN may be overridden so that several work trees or people can
+# build side by side: make BUILD=/tmp/b BIN=/tmp/b/bin SEED_INDEX=/tmp/b/idx
+BUILD       ?= build
+BIN         ?= bin
+BINDIR_rel  := $(BIN)
+BINDIR_asan := $(BUILD)/asan/bin
 
-SEED_INDEX := .usjsearch.idx
+SEED_INDEX ?= .usjsearch.idx
 SEEDS      := $(wildcard seeds/*.txt)
 
-DEPS_STAMP := build/.deps-build
-TDEPS_STAMP := build/.deps-test
+DEPS_STAMP  := $(BUILD)/.deps-build
+TDEPS_STAMP := $(BUILD)/.deps-test
 
 .PHONY: all test test-rel test-asan bench clean install uninstall deps \
         check-deps lint fuzz
 .DEFAULT_GOAL := all
 
-all: $(addprefix bin/,$(PROGS)) $(if $(filter usjindex,$(PROGS)),$(SEED_INDEX))
+all: $(addprefix $(BIN)/,$(PROGS)) $(if $(filter usjindex,$(PROGS)),$(SEED_INDEX))
 
 $(DEPS_STAMP): scripts/deps.sh
-	@mkdir -p build
+	@mkdir -p $(BUILD)
 	@bash scripts/deps.sh build
 	@touch $@
 
 $(TDEPS_STAMP): scripts/deps.sh
-	@mkdir -p build
+	@mkdir -p $(BUILD)
 	@bash scripts/deps.sh test
 	@touch $@
 
@@ -63,31 +67,35 @@ deps: $(DEPS_STAMP)
 
 # ---- one set of rules per variant (rel, asan) -------------------------------
 define VARIANT
-build/$(1)/obj/%.o: %.c | $(DEPS_STAMP)
+$(BUILD)/$(1)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	$$(CC) $$(STD) $$(WARN) $$(INC) $$(OPT_$(1)) $$(CPPFLAGS) $$(CFLAGS) -MMD -MP -c $$< -o $$@
 
-build/$(1)/libusj.a: $$(patsubst %.c,build/$(1)/obj/%.o,$$(LIB_SRC))
+$(BUILD)/$(1)/libusj.a: $$(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$$(LIB_SRC))
 	@rm -f $$@
 	ar rcs $$@ $$^
 
-$$(BINDIR_$(1))/usjindex: $$(patsubst %.c,build/$(1)/obj/%.o,$$(IDX_SRC)) build/$(1)/libusj.a
+$$(BINDIR_$(1))/usjindex: $$(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$$(IDX_SRC)) $(BUILD)/$(1)/libusj.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(OPT_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 
-$$(BINDIR_$(1))/usjsearch: $$(patsubst %.c,build/$(1)/obj/%.o,$$(CLI_SRC)) build/$(1)/libusj.a
+$$(BINDIR_$(1))/usjsearch: $$(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$$(CLI_SRC)) $(BUILD)/$(1)/libusj.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(OPT_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
 
-$$(BINDIR_$(1))/usjsearchd: $$(patsubst %.c,build/$(1)/obj/%.o,$$(DMN_SRC)) build/$(1)/libusj.a
+$$(BINDIR_$(1))/usjsearchd: $$(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$$(DMN_SRC)) $(BUILD)/$(1)/libusj.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(OPT_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(EVLIBS) $$(LIBS)
 
-build/$(1)/tests/%: build/$(1)/obj/tests/%.o $$(patsubst %.c,build/$(1)/obj/%.o,$$(TSUP_SRC)) build/$(1)/libusj.a
+$(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/%.o $$(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$$(TSUP_SRC)) $(BUILD)/$(1)/libusj.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(OPT_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(TESTLIBS) $$(EVLIBS) $$(LIBS)
 
-build-$(1): $$(addprefix $$(BINDIR_$(1))/,$$(PROGS)) $$(addprefix build/$(1)/tests/,$$(TESTS))
+$(BUILD)/$(1)/bench/%: $(BUILD)/$(1)/obj/bench/%.o $(BUILD)/$(1)/libusj.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(OPT_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(EVLIBS) $$(LIBS)
+
+build-$(1): $$(addprefix $$(BINDIR_$(1))/,$$(PROGS)) $$(addprefix $(BUILD)/$(1)/tests/,$$(TESTS))
 .PHONY: build-$(1)
 endef
 $(eval $(call VARIANT,rel))
@@ -95,21 +103,21 @@ $(eval $(call VARIANT,asan))
 
 .SECONDARY:
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- the seed index: rebuilt when a seed or the indexer changes -------------
-$(SEED_INDEX): bin/usjindex $(SEEDS)
-	bin/usjindex -o $@ seeds
+$(SEED_INDEX): $(BIN)/usjindex $(SEEDS)
+	$(BIN)/usjindex -o $@ seeds
 
 # ---- tests ------------------------------------------------------------------
 test: $(TDEPS_STAMP) all build-rel build-asan
-	@bash scripts/run-tests.sh $(TESTS)
+	@USJ_BUILD=$(BUILD) USJ_BIN=$(BIN) bash scripts/run-tests.sh $(TESTS)
 
 test-rel: $(TDEPS_STAMP) all build-rel
-	@USJ_VARIANTS=rel bash scripts/run-tests.sh $(TESTS)
+	@USJ_VARIANTS=rel USJ_BUILD=$(BUILD) USJ_BIN=$(BIN) bash scripts/run-tests.sh $(TESTS)
 
 test-asan: $(TDEPS_STAMP) all build-asan
-	@USJ_VARIANTS=asan bash scripts/run-tests.sh $(TESTS)
+	@USJ_VARIANTS=asan USJ_BUILD=$(BUILD) USJ_BIN=$(BIN) bash scripts/run-tests.sh $(TESTS)
 
 # ---- benchmarks, install, housekeeping --------------------------------------
 bench: all
@@ -126,4 +134,4 @@ lint:
 	  --suppress=missingIncludeSystem $(INC) lib indexer client daemon
 
 clean:
-	rm -rf build bin $(SEED_INDEX)
+	rm -rf $(BUILD) $(BIN) $(SEED_INDEX)

@@ -7,16 +7,18 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+build=${USJ_BUILD:-build}; case $build in /*) ;; *) build="$root/$build";; esac
+bindir=${USJ_BIN:-bin}; case $bindir in /*) ;; *) bindir="$root/$bindir";; esac
 variants=${USJ_VARIANTS:-rel asan}
 passed=0; failed=0; failures=()
 export USJ_TEST_ROOT="$root"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for v in $variants; do
-  if [ "$v" = rel ]; then export USJ_TEST_BIN="$root/bin"; else export USJ_TEST_BIN="$root/build/$v/bin"; fi
+  if [ "$v" = rel ]; then export USJ_TEST_BIN="$bindir"; else export USJ_TEST_BIN="$build/$v/bin"; fi
   export USJ_TEST_VARIANT=$v
   for t in "$@"; do
-    exe="build/$v/tests/$t"
+    exe="$build/$v/tests/$t"
     [ -x "$exe" ] || { echo "[$v] $t: not built"; failed=$((failed+1)); failures+=("$v/$t"); continue; }
     log=$(mktemp)
     timeout 900 "$exe" --jobs 2 >"$log" 2>&1

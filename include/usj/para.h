@@ -43,7 +43,7 @@ int usj_para_split(const char *buf, size_t len, usj_split_mode mode,
                    usj_para_cb cb, void *ctx);
 
 /* The title: the first non-blank line, trimmed of surrounding white space.
- * Sets *title/*tlen to point into buf ("" / 0 when the file is blank). */
+ * Sets *title and *tlen to point into buf ("" / 0 when the file is blank). */
 void usj_para_title(const char *buf, size_t len, const char **title,
                     size_t *tlen);
 

@@ -8,6 +8,7 @@
 #include "para.h"
 #include "index.h"
 #include "query.h"
+#include "remote.h"
 
 #define USJ_VERSION_STRING "0.1.0"
 
