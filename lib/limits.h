@@ -30,6 +30,21 @@
 /* Uncompressed bytes per stored-text block before DEFLATE. */
 #define USJ_TEXT_BLOCK_BYTES    (16u * 1024u)
 
+/* Largest USJ_BLOCK_DOCS the reader accepts (its decode buffers). */
+#define USJ_BLOCK_DOCS_MAX      128u
+/* Longest term stored in the dictionary; the analyzer cuts tokens at
+ * USJ_MAX_TOKEN_BYTES, so this only guards the format (ELIMIT/ECORRUPT). */
+#define USJ_MAX_TERM_BYTES      256u
+/* zlib level of stored-text blocks: 6 trades ~15% more CPU than 4 for ~5%
+ * smaller text; text is the largest part of the index. */
+#define USJ_TEXT_ZLEVEL         6
+/* Largest uncompressed text block accepted by the reader: one block holds
+ * whole paragraphs, so it can reach a paragraph plus a block of text plus
+ * its length varints. Larger is treated as corruption (no zip bombs). */
+#define USJ_MAX_TEXT_BLOCK      (USJ_MAX_PARA_BYTES + 2u * USJ_TEXT_BLOCK_BYTES + 65536u)
+/* Most input files per index (file numbers are uint32). */
+#define USJ_MAX_FILES           (UINT32_MAX - 1u)
+
 /* ---- query ---- */
 /* Longest query text accepted (bytes); longer gives USJ_ELIMIT at the
  * column where the limit is crossed. */
@@ -51,5 +66,27 @@
 /* ---- daemon / protocol ---- */
 /* Longest request line; past it: ERR TOOLONG and the connection closes. */
 #define USJ_MAX_LINE_BYTES      (16u * 1024u)
+/* Default --max-conns; one more connection gets ERR BUSY and is closed. */
+#define USJ_DEFAULT_MAX_CONNS   1024u
+/* Default --idle-timeout in seconds (0 disables): a connection that sends
+ * nothing for this long is closed. */
+#define USJ_DEFAULT_IDLE_TIMEOUT_S 300u
+/* Unsent answer bytes queued for one client before the daemon stops reading
+ * its requests; reading resumes once the queue drains below half of it. */
+#define USJ_MAX_PENDING_OUTPUT  (4u * 1024u * 1024u)
+/* Requests answered per wake-up of one connection before the worker turns
+ * to the others (a pipelining client cannot starve them). */
+#define USJ_REQS_PER_EVENT      32u
+/* After ERR TOOLONG / QUIT / end of input the daemon stops writing, then
+ * discards what the client still sends for at most this long (so the last
+ * answer is not destroyed by a reset) before closing. */
+#define USJ_LINGER_MS           1000u
+/* Most worker threads (--threads). */
+#define USJ_MAX_THREADS         64u
+/* Longest answer line the client accepts from a daemon (an escaped
+ * paragraph doubles at worst, plus the other fields); past it: USJ_EIO. */
+#define USJ_MAX_REPLY_LINE_BYTES (2u * USJ_MAX_PARA_BYTES + 64u * 1024u)
+/* Default connect/answer timeout of the client when the caller gives 0. */
+#define USJ_DEFAULT_REMOTE_TIMEOUT_MS 2000u
 
 #endif

@@ -1,0 +1,145 @@
+/* daemon/daemon.h — private declarations shared by the usjsearchd sources:
+ * settings (main.c), logging (log.c), counters (stats.c), the server with
+ * its workers and the shared index (server.c), connections (conn.c) and the
+ * command table (commands.c). Not installed; nothing outside daemon/ uses it. */
+#ifndef USJ_DAEMON_H
+#define USJ_DAEMON_H
+
+#include <linux/limits.h>   /* PATH_MAX (<limits.h> is lib/limits.h here) */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#include "usj/usj.h"
+#include "usj/proto.h"
+
+struct event_base;
+struct event;
+struct bufferevent;
+struct evconnlistener;
+
+/* ------------------------------------------------------------ settings */
+
+typedef struct settings {
+    char     index_path[PATH_MAX];   /* absolute */
+    char     socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    int      no_unix;                /* --socket none */
+    char     listen[256];            /* "" = no TCP */
+    char     pidfile[PATH_MAX];      /* absolute, "" = none */
+    unsigned threads;
+    unsigned max_conns;
+    unsigned idle_timeout_s;         /* 0 = never */
+    unsigned query_timeout_ms;
+    int      foreground;
+} settings;
+
+/* ------------------------------------------------------------ log.c */
+
+enum { DLOG_ERROR = 0, DLOG_WARN = 1, DLOG_INFO = 2, DLOG_DEBUG = 3 };
+void dlog_set_level(int level);
+int  dlog_level(void);
+int  dlog_parse_level(const char *name);     /* -1 when unknown */
+void dlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------ stats.c */
+
+/* Latency histogram: 64 power-of-two ranges of microseconds, 16 linear
+ * sub-buckets each (relative error <= 1/16). */
+#define STATS_SUB     16
+#define STATS_BUCKETS (64 * STATS_SUB)
+
+/* One per worker; written only by its worker (relaxed atomics so STATS can
+ * read them from another thread without a data race). */
+typedef struct wstats {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t queries;     /* SEARCH, COUNT, GET */
+    _Atomic uint64_t errors;      /* ERR answers */
+    _Atomic uint64_t lat[STATS_BUCKETS];
+} wstats;
+
+void     stats_add(_Atomic uint64_t *c, uint64_t n);
+uint64_t stats_get(const _Atomic uint64_t *c);
+void     stats_latency(wstats *s, uint64_t us);
+/* Percentile q in (0,1] over n workers' histograms, in microseconds (upper
+ * bound of the bucket), 0 when empty. */
+uint64_t stats_percentile(wstats *const *all, unsigned n, double q);
+uint64_t stats_now_us(void);       /* CLOCK_MONOTONIC */
+
+/* ------------------------------------------------------------ server.c */
+
+typedef struct conn conn;
+typedef struct server server;
+
+typedef struct worker {
+    unsigned           id;
+    server            *srv;
+    pthread_t          thread;
+    struct event_base *base;
+    int                notify_r, notify_w;
+    struct event      *notify_ev;
+    int                stop_started;
+    pthread_mutex_t    qlock;        /* guards queue */
+    conn              *queue;        /* handed over by the acceptor */
+    conn              *conns;        /* live connections of this worker */
+    unsigned           nconns;
+    _Atomic int        stopping;
+    usj_analyzer      *an;
+    usj_textcache      tc;
+    usj_buf            out;          /* answer scratch, reused */
+    usj_index         *idx;          /* this worker's reference */
+    uint64_t           idx_gen;
+    wstats             st;
+} worker;
+
+struct server {
+    settings               set;
+    struct event_base     *base;     /* main thread: listeners, signals */
+    struct evconnlistener *lis_unix, *lis_tcp;
+    char                   tcp_name[300];
+    int                    unix_bound;
+    worker                *workers;
+    unsigned               nworkers;
+    unsigned               next_worker;
+    pthread_mutex_t        idx_lock; /* guards idx, serializes reloads */
+    usj_index             *idx;
+    _Atomic uint64_t       idx_gen;
+    uint64_t               start_us;
+    time_t                 start_time;
+    _Atomic uint64_t       conns_current, conns_total, conns_rejected;
+    _Atomic uint64_t       reloads;
+};
+
+/* Open the index, bind listeners, start workers. Returns 0 or -1 (logged). */
+int  server_init(server *s, const settings *set);
+/* Announce readiness (ready_fd >= 0: also write one byte to it), run until
+ * SIGTERM/SIGINT, then shut down. Returns the exit status. */
+int  server_run(server *s, int ready_fd);
+void server_free(server *s);
+/* Reopen the index file; 0 or a USJ_E* code with the message set. */
+int  server_reload(server *s);
+/* The worker's current index (switches to a reloaded one here). */
+usj_index *worker_index(worker *w);
+
+/* ------------------------------------------------------------ conn.c */
+
+/* Called in the worker thread for a connection handed over (fd accepted). */
+void conn_start(worker *w, conn *c);
+conn *conn_new(int fd);               /* acceptor side; NULL on ENOMEM */
+void conn_discard(conn *c);           /* never started: close fd, free */
+conn *conn_queue_next(conn *c);
+void conn_queue_set_next(conn *c, conn *next);
+/* Worker shutting down: answer what is buffered, then close each one. */
+void conn_shutdown_all(worker *w);
+/* Free every connection of the worker at once (after the grace period). */
+void conn_free_all(worker *w);
+
+/* ------------------------------------------------------------ commands.c */
+
+enum { CMD_CONTINUE = 0, CMD_CLOSE = 1 };
+
+/* Execute one request line (no line end); append the answer to w->out.
+ * Returns CMD_CONTINUE or CMD_CLOSE (close after the answer is sent). */
+int commands_execute(worker *w, const char *line, size_t len);
+
+#endif

@@ -1,0 +1,449 @@
+/* lib/proto.c — protocol pieces shared by usjsearchd and the client
+ * (usj/proto.h): field escaping, request tokens and SEARCH options, status
+ * and hit lines in both directions. The wire format is docs/PROTOCOL.md. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "usj/error.h"
+#include "usj/proto.h"
+
+/* ------------------------------------------------------------ escaping */
+
+int usj_proto_escape(usj_buf *out, const char *p, size_t len)
+{
+    /* worst case doubles; reserve once so the loop does not check */
+    if (len > (SIZE_MAX - 1) / 2)
+        return usj_error_set(USJ_ENOMEM, "field too large to escape");
+    int rc = usj_buf_reserve(out, 2 * len);
+    if (rc)
+        return rc;
+    char *d = out->data + out->len;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        switch (c) {
+        case '\\': *d++ = '\\'; *d++ = '\\'; break;
+        case '\t': *d++ = '\\'; *d++ = 't'; break;
+        case '\n': *d++ = '\\'; *d++ = 'n'; break;
+        case '\r': *d++ = '\\'; *d++ = 'r'; break;
+        default:   *d++ = c; break;
+        }
+    }
+    out->len = (size_t)(d - out->data);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+int usj_proto_unescape(char **out, size_t *out_len, const char *p,
+                       const char *end)
+{
+    *out = NULL;
+    size_t n = (size_t)(end - p);
+    if (n == SIZE_MAX)
+        return usj_error_set(USJ_ENOMEM, "field too large");
+    char *s = malloc(n + 1);
+    if (!s)
+        return usj_error_set(USJ_ENOMEM, "out of memory (%zu bytes)", n + 1);
+    char *d = s;
+    while (p < end) {
+        char c = *p++;
+        if (c != '\\') {
+            *d++ = c;
+            continue;
+        }
+        if (p == end) {
+            free(s);
+            return usj_error_set(USJ_EINVAL, "lone backslash at end of field");
+        }
+        switch (*p++) {
+        case '\\': *d++ = '\\'; break;
+        case 't':  *d++ = '\t'; break;
+        case 'n':  *d++ = '\n'; break;
+        case 'r':  *d++ = '\r'; break;
+        default:
+            free(s);
+            return usj_error_set(USJ_EINVAL, "unknown escape \\%c", p[-1]);
+        }
+    }
+    *d = '\0';
+    if (out_len)
+        *out_len = (size_t)(d - s);
+    *out = s;
+    return 0;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+int usj_proto_token(const char **p, const char *end, const char **tok,
+                    size_t *tok_len)
+{
+    const char *s = *p;
+    while (s < end && is_blank(*s))
+        s++;
+    const char *t = s;
+    while (s < end && !is_blank(*s))
+        s++;
+    *p = s;
+    if (s == t)
+        return 0;
+    *tok = t;
+    *tok_len = (size_t)(s - t);
+    return 1;
+}
+
+int usj_proto_word_is(const char *tok, size_t len, const char *word)
+{
+    size_t i = 0;
+    for (; i < len; i++) {
+        char c = tok[i];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (word[i] == '\0' || c != word[i])
+            return 0;
+    }
+    return word[i] == '\0';
+}
+
+/* Decimal uint32 in [tok, tok+len); returns 0 or -1. */
+static int parse_u32(const char *tok, size_t len, uint32_t *out)
+{
+    if (len == 0 || len > 10)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (tok[i] < '0' || tok[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(tok[i] - '0');
+    }
+    if (v > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_u64(const char *tok, size_t len, uint64_t *out)
+{
+    if (len == 0 || len > 20)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (tok[i] < '0' || tok[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(tok[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int usj_proto_parse_search(usj_proto_search *out, const char *p,
+                           const char *end)
+{
+    const char *start = p;
+    memset(out, 0, sizeof *out);
+    out->limit = USJ_PROTO_DEFAULT_LIMIT;
+    for (;;) {
+        const char *save = p, *tok;
+        size_t len;
+        if (!usj_proto_token(&p, end, &tok, &len)) {
+            p = save;
+            break;
+        }
+        uint32_t *slot = NULL;
+        if (usj_proto_word_is(tok, len, "LIMIT"))
+            slot = &out->limit;
+        else if (usj_proto_word_is(tok, len, "OFFSET"))
+            slot = &out->offset;
+        else if (usj_proto_word_is(tok, len, "TIMEOUT"))
+            slot = &out->timeout_ms;
+        else if (usj_proto_word_is(tok, len, "EXPLAIN")) {
+            out->explain = 1;
+            continue;
+        } else if (len == 2 && tok[0] == '-' && tok[1] == '-') {
+            break;
+        } else {
+            p = save;
+            break;
+        }
+        const char *val;
+        size_t vlen;
+        if (!usj_proto_token(&p, end, &val, &vlen) ||
+            parse_u32(val, vlen, slot) != 0) {
+            int col = (int)(tok - start) + 1;
+            return usj_error_set_at(USJ_EINVAL, col,
+                                    "%.*s needs a number (0..4294967295)",
+                                    (int)len, tok);
+        }
+    }
+    /* one run of blanks separates the options from the query */
+    while (p < end && is_blank(*p))
+        p++;
+    out->query = p;
+    out->query_len = (size_t)(end - p);
+    return 0;
+}
+
+int usj_proto_format_search(usj_buf *out, const char *query, size_t len,
+                            const usj_search_opts *opts)
+{
+    int rc = usj_buf_printf(out, "SEARCH LIMIT %u OFFSET %u", opts->limit,
+                            opts->offset);
+    if (!rc && opts->explain)
+        rc = usj_buf_puts(out, " EXPLAIN");
+    if (!rc && opts->timeout_ms)
+        rc = usj_buf_printf(out, " TIMEOUT %u", opts->timeout_ms);
+    if (!rc)
+        rc = usj_buf_put(out, " -- ", 4);
+    if (!rc)
+        rc = usj_buf_reserve(out, len + 1);
+    if (rc)
+        return rc;
+    char *d = out->data + out->len;
+    for (size_t i = 0; i < len; i++)
+        d[i] = (query[i] == '\n' || query[i] == '\r') ? ' ' : query[i];
+    out->len += len;
+    out->data[out->len++] = '\n';
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* ------------------------------------------------------------ answers */
+
+int usj_proto_format_results_head(usj_buf *out, const usj_results *r)
+{
+    int rc = usj_buf_printf(out, "OK %zu %llu %llu ", r->nhits,
+                            (unsigned long long)r->total,
+                            (unsigned long long)r->took_us);
+    if (!rc && r->root)
+        rc = usj_proto_escape(out, r->root, strlen(r->root));
+    if (!rc)
+        rc = usj_buf_putc(out, '\n');
+    return rc;
+}
+
+/* Next field up to sep (or end); *p moves past the separator, or becomes
+ * NULL after the last field. Returns 0, or -1 when no field is left. */
+static int next_field(const char **p, const char *end, char sep,
+                      const char **f, const char **fend)
+{
+    if (!*p)
+        return -1;
+    const char *s = *p;
+    const char *e = memchr(s, sep, (size_t)(end - s));
+    *f = s;
+    *fend = e ? e : end;
+    *p = e ? e + 1 : NULL;
+    return 0;
+}
+
+int usj_proto_parse_results_head(usj_results *r, const char *p,
+                                 const char *end)
+{
+    const char *f, *fe;
+    uint64_t v[3];
+    if (end - p < 3 || memcmp(p, "OK ", 3) != 0)
+        return usj_error_set(USJ_EINVAL, "answer is not OK <n> <total> <us>");
+    p += 3;
+    for (int i = 0; i < 3; i++) {
+        if (next_field(&p, end, ' ', &f, &fe) ||
+            parse_u64(f, (size_t)(fe - f), &v[i]))
+            return usj_error_set(USJ_EINVAL, "bad number in SEARCH answer");
+    }
+    if (v[0] > USJ_MAX_RESULTS)
+        return usj_error_set(USJ_EINVAL, "too many hits announced (%llu)",
+                             (unsigned long long)v[0]);
+    r->nhits = (size_t)v[0];
+    r->total = v[1];
+    r->took_us = v[2];
+    r->root = NULL;
+    if (p)
+        return usj_proto_unescape(&r->root, NULL, p, end);
+    return 0;
+}
+
+int usj_proto_format_hit(usj_buf *out, const usj_hit *h)
+{
+    int rc = 0;
+    if (h->path)
+        rc = usj_proto_escape(out, h->path, strlen(h->path));
+    if (!rc)
+        rc = usj_buf_printf(out, "\t%u\t%u\t%.17g\t", h->line, h->column,
+                            h->score);
+    if (!rc)
+        rc = usj_proto_escape(out, h->text ? h->text : "",
+                              h->text ? h->text_len : 0);
+    if (!rc)
+        rc = usj_buf_putc(out, '\t');
+    for (size_t i = 0; !rc && i < h->nspans; i++)
+        rc = usj_buf_printf(out, "%s%u-%u:%u", i ? "," : "",
+                            h->spans[i].start, h->spans[i].end,
+                            h->spans[i].kind);
+    if (!rc)
+        rc = usj_buf_printf(out, "\t%u\t", h->para_line);
+    if (!rc && h->title)
+        rc = usj_proto_escape(out, h->title, strlen(h->title));
+    if (!rc)
+        rc = usj_buf_putc(out, '\t');
+    if (!rc && h->explain)
+        rc = usj_proto_escape(out, h->explain, strlen(h->explain));
+    if (!rc)
+        rc = usj_buf_printf(out, "\t%u\n", h->doc);
+    return rc;
+}
+
+void usj_proto_hit_clear(usj_hit *h)
+{
+    free(h->path);
+    free(h->title);
+    free(h->text);
+    free(h->spans);
+    free(h->explain);
+    memset(h, 0, sizeof *h);
+}
+
+static int parse_spans(usj_hit *h, const char *p, const char *end)
+{
+    if (p == end)
+        return 0;
+    size_t n = 1;
+    for (const char *s = p; s < end; s++)
+        n += *s == ',';
+    h->spans = calloc(n, sizeof *h->spans);
+    if (!h->spans)
+        return usj_error_set(USJ_ENOMEM, "out of memory (%zu spans)", n);
+    const char *f, *fe;
+    while (next_field(&p, end, ',', &f, &fe) == 0) {
+        const char *dash = memchr(f, '-', (size_t)(fe - f));
+        const char *colon = dash ? memchr(dash, ':', (size_t)(fe - dash)) : NULL;
+        usj_span *sp = &h->spans[h->nspans];
+        if (!colon || parse_u32(f, (size_t)(dash - f), &sp->start) ||
+            parse_u32(dash + 1, (size_t)(colon - dash - 1), &sp->end) ||
+            parse_u32(colon + 1, (size_t)(fe - colon - 1), &sp->kind) ||
+            sp->start > sp->end || sp->end > h->text_len)
+            return usj_error_set(USJ_EINVAL, "bad span '%.*s'",
+                                 (int)(fe - f < 40 ? fe - f : 40), f);
+        h->nspans++;
+    }
+    return 0;
+}
+
+static int parse_score(const char *p, const char *end, double *out)
+{
+    char tmp[64];
+    size_t n = (size_t)(end - p);
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    char *e;
+    errno = 0;
+    *out = strtod(tmp, &e);
+    return (*e != '\0' || errno == ERANGE) ? -1 : 0;
+}
+
+int usj_proto_parse_hit(usj_hit *h, const char *p, const char *end,
+                        int explain)
+{
+    static const char *const names[] = {
+        "path", "line", "column", "score", "text", "spans", "para_line",
+        "title", "explain", "doc"
+    };
+    enum { NF = 10 };
+    const char *f[NF], *fe[NF];
+    memset(h, 0, sizeof *h);
+    int i = 0;
+    for (; i < NF; i++)
+        if (next_field(&p, end, '\t', &f[i], &fe[i]))
+            break;
+    if (i != NF || p)
+        return usj_error_set(USJ_EINVAL, "hit line has %s fields (want %d)",
+                             i < NF ? "too few" : "too many", NF);
+    int rc = 0, bad = -1;
+    if (usj_proto_unescape(&h->path, NULL, f[0], fe[0]))
+        bad = 0;
+    else if (parse_u32(f[1], (size_t)(fe[1] - f[1]), &h->line))
+        bad = 1;
+    else if (parse_u32(f[2], (size_t)(fe[2] - f[2]), &h->column))
+        bad = 2;
+    else if (parse_score(f[3], fe[3], &h->score))
+        bad = 3;
+    else if (usj_proto_unescape(&h->text, &h->text_len, f[4], fe[4]))
+        bad = 4;
+    else if ((rc = parse_spans(h, f[5], fe[5])) != 0)
+        goto fail;
+    else if (parse_u32(f[6], (size_t)(fe[6] - f[6]), &h->para_line))
+        bad = 6;
+    else if (usj_proto_unescape(&h->title, NULL, f[7], fe[7]))
+        bad = 7;
+    else if ((explain || f[8] != fe[8]) &&
+             usj_proto_unescape(&h->explain, NULL, f[8], fe[8]))
+        bad = 8;
+    else if (parse_u32(f[9], (size_t)(fe[9] - f[9]), &h->doc))
+        bad = 9;
+    if (bad < 0)
+        return 0;
+    rc = usj_error_set(USJ_EINVAL, "bad %s field in hit line", names[bad]);
+fail:
+    usj_proto_hit_clear(h);
+    return rc;
+}
+
+int usj_proto_format_error(usj_buf *out, int code, const char *name,
+                           int column, const char *msg)
+{
+    if (!name)
+        name = usj_error_name(code);
+    int rc;
+    if (code == USJ_EPARSE || code == USJ_ELIMIT)
+        rc = usj_buf_printf(out, "ERR %s %d ", name, column < 0 ? 0 : column);
+    else
+        rc = usj_buf_printf(out, "ERR %s ", name);
+    if (!rc)
+        rc = usj_proto_escape(out, msg, strlen(msg));
+    if (!rc)
+        rc = usj_buf_putc(out, '\n');
+    return rc;
+}
+
+int usj_proto_parse_error(const char *p, const char *end)
+{
+    const char *tok;
+    size_t len;
+    if (end - p < 4 || memcmp(p, "ERR ", 4) != 0)
+        return usj_error_set(USJ_EIO, "unexpected answer from the daemon: "
+                             "%.*s", (int)(end - p < 80 ? end - p : 80), p);
+    p += 4;
+    if (!usj_proto_token(&p, end, &tok, &len))
+        return usj_error_set(USJ_EIO, "daemon error without a code");
+    int code = USJ_EIO;
+    for (int c = USJ_ENOMEM; c >= USJ_EEMPTY; c--)
+        if (strlen(usj_error_name(c)) == len &&
+            memcmp(usj_error_name(c), tok, len) == 0)
+            code = c;
+    int col = 0;
+    if (code == USJ_EPARSE || code == USJ_ELIMIT) {
+        const char *ct;
+        size_t clen;
+        uint32_t v;
+        const char *save = p;
+        if (usj_proto_token(&p, end, &ct, &clen) &&
+            parse_u32(ct, clen, &v) == 0 && v <= INT32_MAX)
+            col = (int)v;
+        else
+            p = save;
+    }
+    if (p < end && *p == ' ')
+        p++;
+    char *msg = NULL;
+    if (usj_proto_unescape(&msg, NULL, p, end) != 0)
+        return usj_error_set_at(code, col, "%.*s", (int)(end - p), p);
+    usj_error_set_at(code, col, "%s", msg);
+    free(msg);
+    return code;
+}
