@@ -1,0 +1,272 @@
+/* bench/bench_util.h — what the three query drivers (bench_query.c for
+ * usjsearch, peer_fts5.c, peer_xapian.cc) share, so they load the same
+ * corpus and queries and time them the same way. Header-only, valid C11 and
+ * C++.
+ *
+ * Method (identical for every engine):
+ *  - the query types are read from QUERY_DIR/<type>.txt, one query per line;
+ *  - one untimed warm-up pass runs every query in both modes;
+ *  - then REPS passes; in each, every query is timed in TOP-10 mode and then
+ *    in COUNT mode (CLOCK_MONOTONIC around parse + run + reading the results);
+ *  - a query's time is the median of its REPS timings; a type's figures are
+ *    the median and p99 (nearest rank) of its queries' times, in us;
+ *  - stdout: one TSV row per type and mode:
+ *      type  mode  nqueries  median_us  p99_us  mean_us  sum_of_results
+ *  - the COUNTS file gets "type TAB n TAB count" per query (exact COUNT), so
+ *    run.sh can check that the engines agree. */
+#ifndef BENCH_UTIL_H
+#define BENCH_UTIL_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BU_NTYPES 9
+static const char *const bu_types[BU_NTYPES] = {
+    "rare", "mid", "common", "and2", "and3", "or2", "or3", "phrase2", "phrase3"};
+
+typedef struct bu_qset {
+    const char *type;
+    char      **q;        /* NUL-terminated query texts */
+    size_t      n;
+    double     *t_top;    /* [n * reps] ns */
+    double     *t_count;
+    uint64_t   *count;    /* exact count per query */
+    uint64_t   *top;      /* hits returned by TOP-10 per query */
+} bu_qset;
+
+static inline void bu_die(const char *what)
+{
+    fprintf(stderr, "bench: %s: %s\n", what, errno ? strerror(errno) : "failed");
+    exit(1);
+}
+
+static inline void *bu_alloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        bu_die("size overflow");
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        bu_die("out of memory");
+    return p;
+}
+
+static inline double bu_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Reads a whole file; *len gets its size. The buffer is NUL-terminated. */
+static inline char *bu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        bu_die(path);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = (char *)bu_alloc(cap, 1);
+    for (;;) {
+        if (cap - n < 4096) {
+            if (cap > SIZE_MAX / 2)
+                bu_die("file too large");
+            cap *= 2;
+            char *nb = (char *)realloc(buf, cap);
+            if (!nb)
+                bu_die("out of memory");
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    if (ferror(f))
+        bu_die(path);
+    fclose(f);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static inline void bu_load_queries(bu_qset *sets, const char *dir, int reps)
+{
+    for (int t = 0; t < BU_NTYPES; t++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.txt", dir, bu_types[t]);
+        size_t len;
+        char *buf = bu_read_file(path, &len);
+        size_t n = 0;
+        for (size_t i = 0; i < len; i++)
+            n += buf[i] == '\n';
+        sets[t].type = bu_types[t];
+        sets[t].q = (char **)bu_alloc(n + 1, sizeof(char *));
+        sets[t].n = 0;
+        char *p = buf;
+        while (*p) {
+            char *nl = strchr(p, '\n');
+            if (nl)
+                *nl = 0;
+            if (*p)
+                sets[t].q[sets[t].n++] = p;
+            if (!nl)
+                break;
+            p = nl + 1;
+        }
+        size_t m = sets[t].n * (size_t)reps;
+        sets[t].t_top = (double *)bu_alloc(m, sizeof(double));
+        sets[t].t_count = (double *)bu_alloc(m, sizeof(double));
+        sets[t].count = (uint64_t *)bu_alloc(sets[t].n, sizeof(uint64_t));
+        sets[t].top = (uint64_t *)bu_alloc(sets[t].n, sizeof(uint64_t));
+    }
+}
+
+static inline int bu_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of v[0..n) (sorts v). */
+static inline double bu_pct(double *v, size_t n, double pct)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, bu_cmp_double);
+    size_t k = (size_t)(pct / 100.0 * (double)n + 0.999999);
+    if (k < 1)
+        k = 1;
+    if (k > n)
+        k = n;
+    return v[k - 1];
+}
+
+/* One query in one mode: returns the hits returned (TOP-10) or the exact
+ * count (COUNT); exits on an engine error. */
+typedef uint64_t (*bu_query_fn)(void *ctx, const char *q);
+
+/* The warm-up pass, then reps timed passes over every type. */
+static inline void bu_run(bu_qset *sets, int reps, bu_query_fn top10,
+                          bu_query_fn count, void *ctx)
+{
+    for (int t = 0; t < BU_NTYPES; t++)
+        for (size_t i = 0; i < sets[t].n; i++) {
+            sets[t].top[i] = top10(ctx, sets[t].q[i]);
+            sets[t].count[i] = count(ctx, sets[t].q[i]);
+        }
+    for (int r = 0; r < reps; r++)
+        for (int t = 0; t < BU_NTYPES; t++)
+            for (size_t i = 0; i < sets[t].n; i++) {
+                size_t k = i * (size_t)reps + (size_t)r;
+                double t0 = bu_now_ns();
+                uint64_t h = top10(ctx, sets[t].q[i]);
+                double t1 = bu_now_ns();
+                uint64_t c = count(ctx, sets[t].q[i]);
+                double t2 = bu_now_ns();
+                sets[t].t_top[k] = t1 - t0;
+                sets[t].t_count[k] = t2 - t1;
+                if (h != sets[t].top[i] || c != sets[t].count[i]) {
+                    fprintf(stderr, "bench: results of [%s] changed between runs\n",
+                            sets[t].q[i]);
+                    exit(1);
+                }
+            }
+}
+
+/* Prints the summary rows and writes the counts file. */
+static inline void bu_report(bu_qset *sets, int reps, const char *counts_path)
+{
+    FILE *cf = counts_path ? fopen(counts_path, "w") : NULL;
+    if (counts_path && !cf)
+        bu_die(counts_path);
+    for (int t = 0; t < BU_NTYPES; t++) {
+        bu_qset *s = &sets[t];
+        for (int mode = 0; mode < 2; mode++) {
+            double *all = mode ? s->t_count : s->t_top;
+            double *per = (double *)bu_alloc(s->n, sizeof(double));
+            double sum = 0;
+            uint64_t results = 0;
+            for (size_t i = 0; i < s->n; i++) {
+                per[i] = bu_pct(all + i * (size_t)reps, (size_t)reps, 50) / 1e3;
+                sum += per[i];
+                results += mode ? s->count[i] : s->top[i];
+            }
+            double med = bu_pct(per, s->n, 50), p99 = bu_pct(per, s->n, 99);
+            printf("%s\t%s\t%zu\t%.2f\t%.2f\t%.2f\t%llu\n", s->type,
+                   mode ? "count" : "top10", s->n, med, p99,
+                   s->n ? sum / (double)s->n : 0.0, (unsigned long long)results);
+            free(per);
+        }
+        for (size_t i = 0; cf && i < s->n; i++)
+            fprintf(cf, "%s\t%zu\t%llu\n", s->type, i, (unsigned long long)s->count[i]);
+    }
+    if (cf && fclose(cf) != 0)
+        bu_die(counts_path);
+    fflush(stdout);
+}
+
+/* Calls fn(ctx, paragraph, len) for every non-blank line of every *.txt file
+ * of dir, files in byte order of name. Returns the input bytes read. */
+#include <dirent.h>
+typedef void (*bu_para_fn)(void *ctx, const char *p, size_t len);
+
+static inline int bu_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static inline uint64_t bu_each_para(const char *dir, bu_para_fn fn, void *ctx)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        bu_die(dir);
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".txt"))
+            continue;
+        char **nn = (char **)realloc(names, (n + 1) * sizeof *names);
+        if (!nn)
+            bu_die("out of memory");
+        names = nn;
+        names[n] = (char *)bu_alloc(l + 1, 1);
+        memcpy(names[n++], e->d_name, l + 1);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, bu_name_cmp);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        size_t len;
+        char *buf = bu_read_file(path, &len);
+        bytes += len;
+        size_t s = 0;
+        while (s < len) {
+            size_t nl = s;
+            while (nl < len && buf[nl] != '\n')
+                nl++;
+            size_t end = nl;
+            while (end > s && (buf[end - 1] == '\r' || buf[end - 1] == ' ' ||
+                               buf[end - 1] == '\t'))
+                end--;
+            size_t b = s;
+            while (b < end && (buf[b] == ' ' || buf[b] == '\t'))
+                b++;
+            if (b < end)
+                fn(ctx, buf + s, end - s);
+            s = nl + 1;
+        }
+        free(buf);
+        free(names[i]);
+    }
+    free(names);
+    return bytes;
+}
+
+#endif
