@@ -1,0 +1,85 @@
+/* lib/codec.h — the block integer codec used for postings: doc gaps, term
+ * frequencies and position gaps. One interface:
+ *
+ *   groups of USJ_CODEC_BLOCK (128) values are bit-packed: one byte holding
+ *   the bit width b (0..32), then 16*b bytes (128 values, b bits each,
+ *   LSB-first); the remaining n % 128 values follow as LEB128 varints.
+ *
+ * The decoder takes (p, end), never reads past end, and returns -1 on
+ * malformed input without setting a message: callers know which section and
+ * term they are decoding and report USJ_ECORRUPT with that context. */
+#ifndef USJ_CODEC_H
+#define USJ_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define USJ_CODEC_BLOCK 128u
+
+/* Worst-case encoded size of n values. */
+static inline size_t usj_codec_bound(size_t n)
+{
+    return (n / USJ_CODEC_BLOCK) * (1 + 4 * USJ_CODEC_BLOCK) +
+           (n % USJ_CODEC_BLOCK) * 5;
+}
+
+/* Encode in[0..n) into out (room for usj_codec_bound(n)); returns bytes. */
+size_t usj_codec_encode(const uint32_t *in, size_t n, uint8_t *out);
+
+/* Decode n values from [p, end) into out; *next = first unread byte.
+ * Returns 0, or -1 when the bytes are truncated or malformed. */
+int usj_codec_decode(const uint8_t *p, const uint8_t *end, uint32_t *out,
+                     size_t n, const uint8_t **next);
+
+/* LEB128 varints (up to 64 bits). put returns bytes written (<= 10). */
+static inline size_t usj_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        p[i++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[i++] = (uint8_t)v;
+    return i;
+}
+
+/* Read one varint at *p (< end); advances *p. Returns 0, or -1 when
+ * truncated or longer than 10 bytes / 64 bits. */
+static inline int usj_varint_get(const uint8_t **pp, const uint8_t *end,
+                                 uint64_t *v)
+{
+    const uint8_t *p = *pp;
+    if (p < end && *p < 0x80) {       /* fast path: one byte */
+        *v = *p;
+        *pp = p + 1;
+        return 0;
+    }
+    uint64_t r = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (p >= end)
+            return -1;
+        uint8_t b = *p++;
+        if (shift == 63 && b > 1)
+            return -1;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (b < 0x80) {
+            *v = r;
+            *pp = p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Same, for values that must fit 32 bits. */
+static inline int usj_varint_get32(const uint8_t **pp, const uint8_t *end,
+                                   uint32_t *v)
+{
+    uint64_t x;
+    if (usj_varint_get(pp, end, &x) || x > UINT32_MAX)
+        return -1;
+    *v = (uint32_t)x;
+    return 0;
+}
+
+#endif

@@ -1,0 +1,252 @@
+/* lib/docstore.c — stored paragraph text: the writer's DEFLATE block builder
+ * and the reader's random access by doc id through a caller-owned cache
+ * (usj_index_text, usj_textcache), plus the deep check.
+ *
+ * TEXT section:
+ *   nblocks u32, pad u32
+ *   (nblocks + 1) entries {off u64 (from the start of the data), first_doc
+ *   u32, ulen u32 (uncompressed bytes)}; the last entry is a sentinel with
+ *   off = data length, first_doc = ndocs, ulen = 0
+ *   data: each block is one zlib stream; uncompressed it holds, for each of
+ *   its docs, a varint text length, then the texts concatenated. A block
+ *   holds whole paragraphs and is closed once it reaches USJ_TEXT_BLOCK_BYTES. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "index_build.h"
+#include "limits.h"
+#include "usj/error.h"
+
+/* ------------------------------------------------------------- writer */
+
+int usj_textw_init(usj_textw *t, usj_spool *data)
+{
+    memset(t, 0, sizeof *t);
+    t->data = data;
+    if (deflateInit(&t->z, USJ_TEXT_ZLEVEL) != Z_OK)
+        return usj_error_set(USJ_ENOMEM, "zlib: cannot initialise deflate");
+    t->zinit = 1;
+    return 0;
+}
+
+int usj_textw_add(usj_textw *t, uint32_t doc, const char *text, size_t len)
+{
+    uint8_t tmp[10];
+    int rc;
+    if (t->n == 0)
+        t->first_doc = doc;
+    if ((rc = usj_buf_put(&t->lens, tmp, usj_varint_put(tmp, len))) ||
+        (rc = usj_buf_put(&t->text, text, len)))
+        return rc;
+    t->n++;
+    return t->text.len >= USJ_TEXT_BLOCK_BYTES ? usj_textw_flush(t) : 0;
+}
+
+int usj_textw_flush(usj_textw *t)
+{
+    if (t->n == 0)
+        return 0;
+    size_t total = t->lens.len + t->text.len;
+    if (total > USJ_MAX_TEXT_BLOCK)
+        return usj_error_set(USJ_ELIMIT, "text block of %zu bytes", total);
+    if (deflateReset(&t->z) != Z_OK)
+        return usj_error_set(USJ_EIO, "zlib: deflateReset failed");
+    size_t bound = deflateBound(&t->z, (uLong)total) + 64;
+    if (bound > t->zcap) {
+        uint8_t *p = realloc(t->zbuf, bound);
+        if (!p)
+            return usj_error_set(USJ_ENOMEM, "out of memory (text block)");
+        t->zbuf = p;
+        t->zcap = bound;
+    }
+    t->z.next_out = t->zbuf;
+    t->z.avail_out = (uInt)t->zcap;
+    t->z.next_in = (Bytef *)t->lens.data;
+    t->z.avail_in = (uInt)t->lens.len;
+    if (deflate(&t->z, Z_NO_FLUSH) != Z_OK)
+        return usj_error_set(USJ_EIO, "zlib: deflate failed");
+    t->z.next_in = (Bytef *)(t->text.data ? t->text.data : "");
+    t->z.avail_in = (uInt)t->text.len;
+    if (deflate(&t->z, Z_FINISH) != Z_STREAM_END)
+        return usj_error_set(USJ_EIO, "zlib: deflate did not finish");
+    size_t clen = t->zcap - t->z.avail_out;
+    uint8_t e[USJ_TEXT_ENTRY];
+    usj_st64(e, t->comp_bytes);
+    usj_st32(e + 8, t->first_doc);
+    usj_st32(e + 12, (uint32_t)total);
+    int rc;
+    if ((rc = usj_buf_put(&t->entries, e, sizeof e)) ||
+        (rc = usj_spool_write(t->data, t->zbuf, clen)))
+        return rc;
+    t->comp_bytes += clen;
+    t->nblocks++;
+    t->n = 0;
+    usj_buf_clear(&t->lens);
+    usj_buf_clear(&t->text);
+    return 0;
+}
+
+int usj_textw_finish(usj_textw *t, uint32_t ndocs, usj_spool *out)
+{
+    int rc = usj_textw_flush(t);
+    if (rc)
+        return rc;
+    uint8_t h[8] = {0}, e[USJ_TEXT_ENTRY];
+    usj_st32(h, t->nblocks);
+    usj_st64(e, t->comp_bytes);
+    usj_st32(e + 8, ndocs);
+    usj_st32(e + 12, 0);
+    if ((rc = usj_spool_write(out, h, sizeof h)) ||
+        (rc = usj_spool_write(out, t->entries.data, t->entries.len)) ||
+        (rc = usj_spool_write(out, e, sizeof e)) ||
+        (rc = usj_spool_append(out, t->data)))
+        return rc;
+    return 0;
+}
+
+void usj_textw_free(usj_textw *t)
+{
+    if (t->zinit)
+        deflateEnd(&t->z);
+    usj_buf_free(&t->lens);
+    usj_buf_free(&t->text);
+    usj_buf_free(&t->entries);
+    free(t->zbuf);
+    memset(t, 0, sizeof *t);
+}
+
+/* ------------------------------------------------------------- reader */
+
+static const uint8_t *entry(const usj_index *idx, uint32_t b)
+{
+    return idx->text_entries + (size_t)b * USJ_TEXT_ENTRY;
+}
+
+int usj_docstore_open(usj_index *idx)
+{
+    const usj_section *s = &idx->sec[USJ_SECTION_TEXT];
+    if (s->len < 8)
+        return usj_error_set(USJ_ECORRUPT, "text section: too short");
+    uint32_t n = usj_ld32(s->p);
+    uint64_t tab = ((uint64_t)n + 1) * USJ_TEXT_ENTRY;
+    if (tab > s->len - 8)
+        return usj_error_set(USJ_ECORRUPT, "text section: block table out of bounds");
+    idx->text_nblocks = n;
+    idx->text_entries = s->p + 8;
+    idx->text_data = s->p + 8 + tab;
+    idx->text_len = s->len - 8 - tab;
+    uint64_t prev_off = 0;
+    uint32_t prev_doc = 0;
+    for (uint32_t b = 0; b <= n; b++) {
+        const uint8_t *e = entry(idx, b);
+        uint64_t off = usj_ld64(e);
+        uint32_t fd = usj_ld32(e + 8), ulen = usj_ld32(e + 12);
+        if (off < prev_off || off > idx->text_len || ulen > USJ_MAX_TEXT_BLOCK ||
+            (b == 0 && fd != 0) || (b > 0 && fd <= prev_doc))
+            return usj_error_set(USJ_ECORRUPT, "text section: bad block table entry %u", b);
+        prev_off = off;
+        prev_doc = fd;
+    }
+    if (prev_off != idx->text_len || prev_doc != idx->ndocs)
+        return usj_error_set(USJ_ECORRUPT, "text section: block table does not cover the docs");
+    return 0;
+}
+
+void usj_textcache_free(usj_textcache *c)
+{
+    if (!c)
+        return;
+    free(c->data);
+    c->data = NULL;
+    c->block = 0;
+    c->len = c->cap = 0;
+}
+
+static int load(const usj_index *idx, uint32_t b, usj_textcache *c)
+{
+    if (c->block == b + 1)
+        return 0;
+    const uint8_t *e = entry(idx, b);
+    uint64_t off = usj_ld64(e), next = usj_ld64(e + USJ_TEXT_ENTRY);
+    uint32_t ulen = usj_ld32(e + 12);
+    if (ulen + (size_t)1 > c->cap) {
+        char *p = realloc(c->data, ulen + (size_t)1);
+        if (!p)
+            return usj_error_set(USJ_ENOMEM, "out of memory (text block)");
+        c->data = p;
+        c->cap = ulen + (size_t)1;
+    }
+    c->block = 0;
+    uLongf dl = ulen;
+    int z = uncompress((Bytef *)c->data, &dl, idx->text_data + off, (uLong)(next - off));
+    if (z != Z_OK || dl != ulen)
+        return usj_error_set(USJ_ECORRUPT, "text section: block %u does not decompress", b);
+    c->data[ulen] = '\0';
+    c->len = ulen;
+    c->block = b + 1;
+    return 0;
+}
+
+/* Locate doc's text inside block b (loaded in c). */
+static int find_in_block(const usj_index *idx, uint32_t b, uint32_t doc,
+                         const usj_textcache *c, size_t *start, size_t *len)
+{
+    uint32_t fd = usj_ld32(entry(idx, b) + 8);
+    uint32_t n = usj_ld32(entry(idx, b + 1) + 8) - fd;
+    const uint8_t *p = (const uint8_t *)c->data, *end = p + c->len;
+    uint64_t before = 0, mine = 0, total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t l;
+        if (usj_varint_get(&p, end, &l) || l > c->len)
+            return usj_error_set(USJ_ECORRUPT, "text section: bad lengths in block %u", b);
+        if (fd + i < doc)
+            before += l;
+        else if (fd + i == doc)
+            mine = l;
+        total += l;
+    }
+    size_t hdr = (size_t)(p - (const uint8_t *)c->data);
+    if (total != c->len - hdr)
+        return usj_error_set(USJ_ECORRUPT, "text section: lengths of block %u do not add up", b);
+    *start = hdr + (size_t)before;
+    *len = (size_t)mine;
+    return 0;
+}
+
+int usj_index_text(const usj_index *idx, uint32_t doc, usj_textcache *cache,
+                   const char **text, size_t *len)
+{
+    if (doc >= idx->ndocs)
+        return usj_error_set(USJ_EINVAL, "doc %u out of range (%u docs)", doc, idx->ndocs);
+    uint32_t lo = 0, hi = idx->text_nblocks;   /* last block with first_doc <= doc */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (usj_ld32(entry(idx, mid) + 8) <= doc)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    int rc = load(idx, lo, cache);
+    if (rc)
+        return rc;
+    size_t start, l;
+    if ((rc = find_in_block(idx, lo, doc, cache, &start, &l)))
+        return rc;
+    *text = cache->data + start;
+    *len = l;
+    return 0;
+}
+
+int usj_docstore_check(const usj_index *idx)
+{
+    usj_textcache c = USJ_TEXTCACHE_INIT;
+    int rc = 0;
+    for (uint32_t b = 0; b < idx->text_nblocks && !rc; b++) {
+        size_t s, l;
+        if (!(rc = load(idx, b, &c)))
+            rc = find_in_block(idx, b, usj_ld32(entry(idx, b) + 8), &c, &s, &l);
+    }
+    usj_textcache_free(&c);
+    return rc;
+}

@@ -1,0 +1,168 @@
+/* lib/format.h — the index file format: constants, section ids, little-endian
+ * load/store helpers, and the reader's in-memory view (struct usj_index) that
+ * reader.c, dict.c, postings.c, docstore.c and numidx.c share.
+ *
+ * The byte-by-byte layout is documented at the top of lib/writer.c and in
+ * docs/FORMAT.md. All fixed-width integers are little-endian; every section
+ * starts at an 8-byte aligned offset.
+ *
+ * Version log:
+ *   1  2026-11-21  first format: meta, dict, postings, positions, docs, files,
+ *                  text, numbers sections; 128-doc blocks with skip data. */
+#ifndef USJ_FORMAT_H
+#define USJ_FORMAT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "usj/index.h"
+
+#define USJ_MAGIC          "USJIDX\r\n"   /* 8 bytes; CR LF catch text-mode mangling */
+#define USJ_MAGIC_LEN      8u
+#define USJ_FORMAT_VERSION 1u
+
+/* Sections, in the order of usj_index_stats.section_bytes. */
+enum {
+    USJ_SECTION_META = 0,
+    USJ_SECTION_DICT,
+    USJ_SECTION_POSTINGS,
+    USJ_SECTION_POSITIONS,
+    USJ_SECTION_DOCS,
+    USJ_SECTION_FILES,
+    USJ_SECTION_TEXT,
+    USJ_SECTION_NUMBERS,
+    USJ_NSECTIONS
+};
+
+/* Header: magic[8] version u32 flags u32 created u64 file_size u64
+ * nsections u32 header_crc u32, then nsections x {off u64, len u64, crc u32,
+ * id u32}; padded with zeros to USJ_HEADER_BYTES. */
+#define USJ_HEADER_FIXED   40u
+#define USJ_SECTION_ENTRY  24u
+#define USJ_HEADER_BYTES   256u
+
+/* META section: fixed u64 fields in this order, then root (u32 len, bytes, NUL). */
+enum {
+    USJ_META_NDOCS = 0, USJ_META_NFILES, USJ_META_NTERMS, USJ_META_POSTINGS,
+    USJ_META_POSITIONS, USJ_META_TOTAL_LENGTH, USJ_META_INPUT_BYTES,
+    USJ_META_NUM0, /* four counts, one per usj_numtype */
+    USJ_META_NFIELDS = USJ_META_NUM0 + USJ_NUM_NTYPES
+};
+
+/* DICT: terms per front-coded block, and the fixed block-index entry. */
+#define USJ_DICT_BLOCK_TERMS 16u
+#define USJ_DICT_HEADER      16u   /* nterms u64, nblocks u32, block_terms u32 */
+#define USJ_DICT_ENTRY       24u   /* block off u64, postings base u64, positions base u64 */
+
+/* POSTINGS: skip entry of a list with more than one block. */
+#define USJ_SKIP_ENTRY       20u   /* last_doc, doc_off, pos_off, max_tf, min_len (u32) */
+
+/* DOCS: header ndocs u32, widths u8[4] (line, nlines, offset, 0), then four
+ * u64 offsets inside the section: line column, nlines column, offset column,
+ * doclens array. Columns are bit-packed LSB-first with 8 bytes of padding. */
+#define USJ_DOCS_HEADER      40u
+#define USJ_DOCS_NCOLS       3u
+#define USJ_COL_MAX_WIDTH    57u
+
+/* FILES: nfiles u32, pad u32, first_doc u32 x (nfiles+1), pad to 8,
+ * string offsets u64 x nfiles (path NUL title NUL), strings. */
+/* TEXT: nblocks u32, pad u32, entries x (nblocks+1) {off u64, first_doc u32,
+ * ulen u32}, compressed data. */
+#define USJ_TEXT_ENTRY       16u
+/* NUMBERS: per type {count u64, off u64} (64 bytes), then per type count
+ * records of {value i64, doc u32} (12 bytes, unaligned). */
+#define USJ_NUM_HEADER       (16u * USJ_NUM_NTYPES)
+#define USJ_NUM_RECORD       12u
+
+/* ---- little-endian helpers (the format is little-endian everywhere) ---- */
+
+static inline uint32_t usj_ld32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+static inline uint64_t usj_ld64(const uint8_t *p)
+{
+    return (uint64_t)usj_ld32(p) | (uint64_t)usj_ld32(p + 4) << 32;
+}
+static inline void usj_st32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline void usj_st64(uint8_t *p, uint64_t v)
+{
+    usj_st32(p, (uint32_t)v);
+    usj_st32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Value k of a bit-packed column of width w (w <= USJ_COL_MAX_WIDTH); the
+ * column must have 8 readable bytes past its last value (checked on open). */
+static inline uint64_t usj_col_get(const uint8_t *col, unsigned w, uint64_t k)
+{
+    if (w == 0)
+        return 0;
+    uint64_t bit = k * w;
+    uint64_t v = usj_ld64(col + bit / 8) >> (bit % 8);
+    return v & ((w == 64 ? 0 : (UINT64_C(1) << w)) - 1);
+}
+
+/* ---- the reader's view ---- */
+
+typedef struct usj_section {
+    const uint8_t *p;
+    uint64_t len;
+    uint64_t off;
+    uint32_t crc;
+} usj_section;
+
+struct usj_index {
+    atomic_int     refs;
+    char          *path;
+    const uint8_t *map;
+    uint64_t       size;
+    uint32_t       version, flags;
+    uint64_t       created;
+    usj_section    sec[USJ_NSECTIONS];
+    uint64_t       meta[USJ_META_NFIELDS];
+    const char    *root;
+    /* dict */
+    uint64_t       nterms;
+    uint32_t       dict_nblocks;
+    const uint8_t *dict_index, *dict_data, *dict_end;
+    /* docs */
+    uint32_t       ndocs;
+    unsigned       colw[USJ_DOCS_NCOLS];
+    const uint8_t *col[USJ_DOCS_NCOLS];
+    const uint32_t *doclens;
+    uint32_t      *doclens_copy;   /* used only if the map is misaligned */
+    double         avglen;
+    /* files */
+    uint32_t       nfiles;
+    const uint8_t *first_doc;      /* u32 x (nfiles+1) */
+    const uint8_t *str_off;        /* u64 x nfiles */
+    const uint8_t *strings, *strings_end;
+    /* text */
+    uint32_t       text_nblocks;
+    const uint8_t *text_entries;
+    const uint8_t *text_data;
+    uint64_t       text_len;
+    /* numbers */
+    uint64_t       num_count[USJ_NUM_NTYPES];
+    const uint8_t *num_rec[USJ_NUM_NTYPES];
+};
+
+/* Internal checks used by usj_index_check (reader.c); each returns 0 or
+ * USJ_ECORRUPT with a message naming the section. */
+int usj_dict_check(const usj_index *idx);
+int usj_postings_check(const usj_index *idx, const char *term, size_t len,
+                       const usj_term_info *ti);
+int usj_docstore_check(const usj_index *idx);
+int usj_numidx_check(const usj_index *idx);
+/* Opening helpers: validate the section's own header and fill idx. */
+int usj_dict_open(usj_index *idx);
+int usj_docstore_open(usj_index *idx);
+int usj_numidx_open(usj_index *idx);
+
+#endif

@@ -1,0 +1,93 @@
+/* lib/index_build.h — the writer-side encoders of each index section, used by
+ * lib/writer.c: postings lists (postings.c), the dictionary (dict.c), stored
+ * text blocks (docstore.c) and the numeric index (numidx.c). Internal. */
+#ifndef USJ_INDEX_BUILD_H
+#define USJ_INDEX_BUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zlib.h>
+
+#include "format.h"
+#include "spool.h"
+#include "usj/buf.h"
+
+/* ---- postings: one term at a time ---- */
+typedef struct usj_penc {
+    uint32_t  docs[USJ_BLOCK_DOCS_MAX], tfs[USJ_BLOCK_DOCS_MAX];
+    uint32_t  n;              /* docs in the open block */
+    uint32_t *pos;            /* position gaps of the open block */
+    size_t    npos, pos_cap;
+    uint32_t  base;           /* next doc gap is doc - base */
+    usj_buf   data;           /* encoded blocks of the term */
+    usj_buf   skips;          /* skip entries */
+    uint8_t  *scratch;
+    size_t    scratch_cap;
+    uint64_t  pos_bytes;      /* bytes of this term in the positions stream */
+    uint32_t  df, max_tf, min_len, blk_max_tf, blk_min_len;
+    uint64_t  cf;
+    const uint32_t *doclens;
+    usj_spool *posout;
+} usj_penc;
+
+void usj_penc_init(usj_penc *e, const uint32_t *doclens, usj_spool *posout);
+void usj_penc_begin(usj_penc *e);
+/* Add one doc (strictly increasing) with tf positions given as gaps (the
+ * first absolute). */
+int  usj_penc_add(usj_penc *e, uint32_t doc, uint32_t tf, const uint32_t *gaps);
+/* Close the term: write skip table and blocks to out; fill df, cf, max_tf,
+ * min_len, len, pos_len of ti (off and pos_off are the caller's). */
+int  usj_penc_finish(usj_penc *e, usj_spool *out, usj_term_info *ti);
+void usj_penc_free(usj_penc *e);
+size_t usj_penc_memory(const usj_penc *e);
+
+/* ---- dictionary ---- */
+typedef struct usj_dictw {
+    usj_spool *data;          /* block bytes (a temporary spool) */
+    usj_buf    index;         /* block index entries */
+    uint64_t   nterms;
+    uint32_t   nblocks;
+    char       prev[USJ_MAX_TERM_BYTES];
+    size_t     prev_len;
+} usj_dictw;
+
+void usj_dictw_init(usj_dictw *d, usj_spool *data);
+/* Terms must come in strictly increasing byte order. */
+int  usj_dictw_add(usj_dictw *d, const char *term, size_t len,
+                   const usj_term_info *ti);
+/* Write the DICT section body (header, index, blocks) to out. */
+int  usj_dictw_finish(usj_dictw *d, usj_spool *out);
+void usj_dictw_free(usj_dictw *d);
+
+/* ---- stored text ---- */
+typedef struct usj_textw {
+    usj_spool *data;          /* compressed blocks (a temporary spool) */
+    usj_buf    lens, text;    /* the open block */
+    uint32_t   first_doc, n;
+    usj_buf    entries;       /* {off u64, first_doc u32, ulen u32} */
+    uint32_t   nblocks;
+    uint8_t   *zbuf;
+    size_t     zcap;
+    z_stream   z;
+    int        zinit;
+    uint64_t   comp_bytes;
+} usj_textw;
+
+int  usj_textw_init(usj_textw *t, usj_spool *data);
+int  usj_textw_add(usj_textw *t, uint32_t doc, const char *text, size_t len);
+int  usj_textw_flush(usj_textw *t);
+/* Flush and write the TEXT section body to out. */
+int  usj_textw_finish(usj_textw *t, uint32_t ndocs, usj_spool *out);
+void usj_textw_free(usj_textw *t);
+
+/* ---- numbers ---- */
+typedef struct usj_wnum {
+    int64_t  value;
+    uint32_t doc;
+    uint32_t type;
+} usj_wnum;
+
+void usj_wnum_sort(usj_wnum *v, size_t n);
+int  usj_wnum_cmp(const usj_wnum *a, const usj_wnum *b);
+
+#endif

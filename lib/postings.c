@@ -1,0 +1,562 @@
+/* lib/postings.c — postings lists: the writer's per-term encoder and the
+ * reader's cursor (usj_postings_*), plus the deep check of one list.
+ *
+ * A term's postings (in the POSTINGS section, at usj_term_info.off/len):
+ *   if the list has more than one block (df > 128): a skip table of
+ *   nblocks entries, 20 bytes each, little-endian u32:
+ *     last_doc  last doc id of the block
+ *     doc_off   offset of the block's bytes after the skip table
+ *     pos_off   offset of the block's positions in the term's positions
+ *     max_tf    largest tf in the block
+ *     min_len   shortest document (tokens) in the block
+ *   then the blocks, each: codec(n doc gaps) codec(n tf-1), where a gap is
+ *   doc - (previous doc + 1), starting from 0; n = 128 except in the last
+ *   block. A single-block list has no skip table (its numbers are the term's).
+ * Positions (POSITIONS section, at pos_off/pos_len): per block one codec
+ * run of sum(tf) values: for each doc in order, its first position, then
+ * the differences to the previous position. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "index_build.h"
+#include "limits.h"
+#include "usj/error.h"
+
+/* ------------------------------------------------------------ encoder */
+
+void usj_penc_init(usj_penc *e, const uint32_t *doclens, usj_spool *posout)
+{
+    memset(e, 0, sizeof *e);
+    e->doclens = doclens;
+    e->posout = posout;
+}
+
+void usj_penc_begin(usj_penc *e)
+{
+    e->n = 0;
+    e->npos = 0;
+    e->base = 0;
+    usj_buf_clear(&e->data);
+    usj_buf_clear(&e->skips);
+    e->pos_bytes = 0;
+    e->df = e->max_tf = 0;
+    e->min_len = UINT32_MAX;
+    e->blk_max_tf = 0;
+    e->blk_min_len = UINT32_MAX;
+    e->cf = 0;
+}
+
+static int scratch(usj_penc *e, size_t n)
+{
+    if (n <= e->scratch_cap)
+        return 0;
+    size_t cap = e->scratch_cap ? e->scratch_cap : 4096;
+    while (cap < n)
+        cap *= 2;
+    uint8_t *p = realloc(e->scratch, cap);
+    if (!p)
+        return usj_error_set(USJ_ENOMEM, "out of memory (postings encoder)");
+    e->scratch = p;
+    e->scratch_cap = cap;
+    return 0;
+}
+
+static int flush_block(usj_penc *e)
+{
+    if (e->n == 0)
+        return 0;
+    if (e->data.len > UINT32_MAX || e->pos_bytes > UINT32_MAX)
+        return usj_error_set(USJ_ELIMIT, "a postings list exceeds 4 GB");
+    uint8_t sk[USJ_SKIP_ENTRY];
+    usj_st32(sk, e->docs[e->n - 1]);
+    usj_st32(sk + 4, (uint32_t)e->data.len);
+    usj_st32(sk + 8, (uint32_t)e->pos_bytes);
+    usj_st32(sk + 12, e->blk_max_tf);
+    usj_st32(sk + 16, e->blk_min_len);
+    int rc = usj_buf_put(&e->skips, sk, sizeof sk);
+    if (rc)
+        return rc;
+    uint32_t gaps[USJ_BLOCK_DOCS_MAX];
+    for (uint32_t i = 0; i < e->n; i++) {
+        gaps[i] = e->docs[i] - e->base;
+        e->base = e->docs[i] + 1;
+        e->tfs[i] -= 1;
+    }
+    size_t need = usj_codec_bound(e->n) * 2;
+    if (usj_codec_bound(e->npos) > need)
+        need = usj_codec_bound(e->npos);
+    if ((rc = scratch(e, need)))
+        return rc;
+    size_t k = usj_codec_encode(gaps, e->n, e->scratch);
+    k += usj_codec_encode(e->tfs, e->n, e->scratch + k);
+    if ((rc = usj_buf_put(&e->data, e->scratch, k)))
+        return rc;
+    k = usj_codec_encode(e->pos, e->npos, e->scratch);
+    if ((rc = usj_spool_write(e->posout, e->scratch, k)))
+        return rc;
+    e->pos_bytes += k;
+    e->n = 0;
+    e->npos = 0;
+    e->blk_max_tf = 0;
+    e->blk_min_len = UINT32_MAX;
+    return 0;
+}
+
+int usj_penc_add(usj_penc *e, uint32_t doc, uint32_t tf, const uint32_t *gaps)
+{
+    if (tf == 0)
+        return usj_error_set(USJ_EINVAL, "posting with tf 0");
+    if (e->npos + tf > e->pos_cap) {
+        size_t cap = e->pos_cap ? e->pos_cap : 1024;
+        while (cap < e->npos + tf)
+            cap *= 2;
+        uint32_t *p = realloc(e->pos, cap * sizeof *p);
+        if (!p)
+            return usj_error_set(USJ_ENOMEM, "out of memory (positions)");
+        e->pos = p;
+        e->pos_cap = cap;
+    }
+    memcpy(e->pos + e->npos, gaps, tf * sizeof *gaps);
+    e->npos += tf;
+    uint32_t len = e->doclens[doc];
+    e->docs[e->n] = doc;
+    e->tfs[e->n] = tf;
+    e->n++;
+    e->df++;
+    e->cf += tf;
+    if (tf > e->blk_max_tf)
+        e->blk_max_tf = tf;
+    if (len < e->blk_min_len)
+        e->blk_min_len = len;
+    if (tf > e->max_tf)
+        e->max_tf = tf;
+    if (len < e->min_len)
+        e->min_len = len;
+    return e->n == USJ_BLOCK_DOCS ? flush_block(e) : 0;
+}
+
+int usj_penc_finish(usj_penc *e, usj_spool *out, usj_term_info *ti)
+{
+    int rc = flush_block(e);
+    if (rc)
+        return rc;
+    size_t nblocks = e->skips.len / USJ_SKIP_ENTRY;
+    if (nblocks > 1 && (rc = usj_spool_write(out, e->skips.data, e->skips.len)))
+        return rc;
+    if ((rc = usj_spool_write(out, e->data.data, e->data.len)))
+        return rc;
+    ti->df = e->df;
+    ti->cf = e->cf;
+    ti->max_tf = e->max_tf;
+    ti->min_len = e->min_len;
+    ti->len = e->data.len + (nblocks > 1 ? e->skips.len : 0);
+    ti->pos_len = e->pos_bytes;
+    return 0;
+}
+
+size_t usj_penc_memory(const usj_penc *e)
+{
+    return e->data.cap + e->skips.cap + e->scratch_cap + e->pos_cap * 4;
+}
+
+void usj_penc_free(usj_penc *e)
+{
+    usj_buf_free(&e->data);
+    usj_buf_free(&e->skips);
+    free(e->scratch);
+    free(e->pos);
+    memset(e, 0, sizeof *e);
+}
+
+/* ------------------------------------------------------------- cursor */
+
+struct usj_postings {
+    const usj_index *idx;
+    const uint8_t *data, *end;      /* blocks of the term */
+    const uint8_t *skips;           /* NULL for a single block */
+    const uint8_t *pbase, *pend;    /* positions of the term */
+    uint32_t df, nblocks, max_tf, min_len;
+    uint32_t blk, sblk;             /* decoded block, described block */
+    uint32_t n, i;
+    int      started, ended;
+    int      err;                   /* USJ_ECORRUPT when a block failed */
+    const uint8_t *blk_end;         /* first byte after the decoded block */
+    const uint8_t *pblk_end;
+    uint32_t docs[USJ_BLOCK_DOCS_MAX], tfs[USJ_BLOCK_DOCS_MAX];
+    /* positions of the decoded block */
+    uint32_t pos_blk;               /* block whose positions are in pos + 1 */
+    uint32_t *pos;
+    size_t   pos_cap;
+    uint32_t pstart[USJ_BLOCK_DOCS_MAX + 1];
+    uint8_t  conv[USJ_BLOCK_DOCS_MAX];
+};
+
+static uint32_t skip32(const usj_postings *p, uint32_t b, unsigned field)
+{
+    return usj_ld32(p->skips + (size_t)b * USJ_SKIP_ENTRY + field * 4);
+}
+
+static int corrupt(const usj_postings *p, const char *what, uint32_t b)
+{
+    (void)p;
+    return usj_error_set(USJ_ECORRUPT, "postings section: %s (block %u)", what, b);
+}
+
+/* Decode block b's doc ids and tfs. */
+static int load_block(usj_postings *p, uint32_t b)
+{
+    const uint8_t *s = p->data, *e = p->end;
+    uint32_t base = 0;
+    if (p->skips) {
+        uint32_t off = skip32(p, b, 1);
+        if (off > (size_t)(p->end - p->data))
+            return corrupt(p, "skip entry points outside the list", b);
+        s = p->data + off;
+        if (b + 1 < p->nblocks) {
+            uint32_t next = skip32(p, b + 1, 1);
+            if (next < off || next > (size_t)(p->end - p->data))
+                return corrupt(p, "skip entries out of order", b);
+            e = p->data + next;
+        }
+        if (b > 0)
+            base = skip32(p, b - 1, 0) + 1;
+        if (b > 0 && base == 0)
+            return corrupt(p, "skip entry doc id overflows", b);
+    }
+    uint32_t n = b + 1 < p->nblocks ? USJ_BLOCK_DOCS : p->df - b * USJ_BLOCK_DOCS;
+    const uint8_t *q;
+    if (usj_codec_decode(s, e, p->docs, n, &q) ||
+        usj_codec_decode(q, e, p->tfs, n, &q))
+        return corrupt(p, "truncated or malformed block", b);
+    uint32_t ndocs = p->idx->ndocs;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t d = (uint64_t)base + p->docs[i];
+        if (d >= ndocs)
+            return corrupt(p, "doc id out of range", b);
+        if (p->tfs[i] == UINT32_MAX)
+            return corrupt(p, "tf overflows", b);
+        p->docs[i] = (uint32_t)d;
+        p->tfs[i] += 1;
+        base = (uint32_t)d + 1;
+    }
+    if (p->skips && p->docs[n - 1] != skip32(p, b, 0))
+        return corrupt(p, "block's last doc differs from its skip entry", b);
+    p->blk = b;
+    p->sblk = b;
+    p->n = n;
+    p->i = 0;
+    p->blk_end = q;
+    return 0;
+}
+
+int usj_postings_open(usj_postings **out, const usj_index *idx,
+                      const usj_term_info *ti)
+{
+    *out = NULL;
+    const usj_section *ps = &idx->sec[USJ_SECTION_POSTINGS];
+    const usj_section *qs = &idx->sec[USJ_SECTION_POSITIONS];
+    if (ti->df == 0 || ti->df > idx->ndocs || ti->off > ps->len ||
+        ti->len > ps->len - ti->off || ti->pos_off > qs->len ||
+        ti->pos_len > qs->len - ti->pos_off)
+        return usj_error_set(USJ_ECORRUPT,
+                             "dictionary section: postings location out of bounds");
+    usj_postings *p = calloc(1, sizeof *p);
+    if (!p)
+        return usj_error_set(USJ_ENOMEM, "out of memory (postings cursor)");
+    p->idx = idx;
+    p->df = ti->df;
+    p->max_tf = ti->max_tf;
+    p->min_len = ti->min_len;
+    p->nblocks = (ti->df + USJ_BLOCK_DOCS - 1) / USJ_BLOCK_DOCS;
+    p->data = ps->p + ti->off;
+    p->end = p->data + ti->len;
+    p->pbase = qs->p + ti->pos_off;
+    p->pend = p->pbase + ti->pos_len;
+    if (p->nblocks > 1) {
+        size_t sk = (size_t)p->nblocks * USJ_SKIP_ENTRY;
+        if (sk > ti->len) {
+            free(p);
+            return usj_error_set(USJ_ECORRUPT,
+                                 "postings section: skip table longer than the list");
+        }
+        p->skips = p->data;
+        p->data += sk;
+    }
+    int rc = load_block(p, 0);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void usj_postings_free(usj_postings *p)
+{
+    if (!p)
+        return;
+    free(p->pos);
+    free(p);
+}
+
+static uint32_t end_list(usj_postings *p)
+{
+    p->ended = 1;
+    p->started = 1;
+    return USJ_DOC_END;
+}
+
+uint32_t usj_postings_next(usj_postings *p)
+{
+    if (p->ended)
+        return USJ_DOC_END;
+    if (!p->started) {
+        p->started = 1;
+        p->i = 0;
+        return p->docs[0];
+    }
+    if (++p->i < p->n)
+        return p->docs[p->i];
+    if (p->blk + 1 >= p->nblocks)
+        return end_list(p);
+    if ((p->err = load_block(p, p->blk + 1)))
+        return end_list(p);
+    return p->docs[0];
+}
+
+/* First block >= from whose last doc >= target, or nblocks. */
+static uint32_t find_block(const usj_postings *p, uint32_t from, uint32_t target)
+{
+    uint32_t lo = from, hi = p->nblocks;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (skip32(p, mid, 0) < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint32_t usj_postings_advance(usj_postings *p, uint32_t target)
+{
+    if (p->ended)
+        return USJ_DOC_END;
+    if (p->started && p->docs[p->i] >= target)
+        return p->docs[p->i];
+    if (!p->started) {
+        p->started = 1;
+        p->i = 0;
+    }
+    if (p->docs[p->n - 1] < target) {
+        if (!p->skips)
+            return end_list(p);
+        uint32_t b = find_block(p, p->blk + 1, target);
+        if (b >= p->nblocks)
+            return end_list(p);
+        if ((p->err = load_block(p, b)))
+            return end_list(p);
+    }
+    /* the target is in this block: gallop then scan */
+    uint32_t i = p->i;
+    while (i < p->n && p->docs[i] < target)
+        i++;
+    if (i == p->n)
+        return end_list(p);
+    p->i = i;
+    return p->docs[i];
+}
+
+uint32_t usj_postings_doc(const usj_postings *p)
+{
+    if (!p->started)
+        return 0;
+    return p->ended ? USJ_DOC_END : p->docs[p->i];
+}
+
+uint32_t usj_postings_freq(const usj_postings *p)
+{
+    return p->ended || !p->started ? 0 : p->tfs[p->i];
+}
+
+int usj_postings_positions(usj_postings *p, const uint32_t **pos, uint32_t *n)
+{
+    *pos = NULL;
+    *n = 0;
+    if (p->ended || !p->started)
+        return usj_error_set(USJ_EINVAL, "postings cursor is not on a doc");
+    if (p->pos_blk != p->blk + 1) {
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < p->n; i++) {
+            p->pstart[i] = (uint32_t)total;
+            total += p->tfs[i];
+            if (total > UINT32_MAX)
+                return corrupt(p, "too many positions", p->blk);
+        }
+        p->pstart[p->n] = (uint32_t)total;
+        const uint8_t *s = p->pbase, *e = p->pend;
+        if (p->skips) {
+            uint32_t off = skip32(p, p->blk, 2);
+            if (off > (size_t)(p->pend - p->pbase))
+                return usj_error_set(USJ_ECORRUPT,
+                                     "positions section: offset out of bounds (block %u)",
+                                     p->blk);
+            s = p->pbase + off;
+        }
+        /* every position takes at least one bit: bound the allocation */
+        if (total > (uint64_t)(e - s) * 8 + USJ_CODEC_BLOCK)
+            return usj_error_set(USJ_ECORRUPT,
+                                 "positions section: list shorter than its tfs");
+        if (total > p->pos_cap) {
+            size_t cap = p->pos_cap ? p->pos_cap : 256;
+            while (cap < total)
+                cap *= 2;
+            uint32_t *np = realloc(p->pos, cap * sizeof *np);
+            if (!np)
+                return usj_error_set(USJ_ENOMEM, "out of memory (positions)");
+            p->pos = np;
+            p->pos_cap = cap;
+        }
+        if (usj_codec_decode(s, e, p->pos, total, &p->pblk_end))
+            return usj_error_set(USJ_ECORRUPT,
+                                 "positions section: truncated or malformed (block %u)",
+                                 p->blk);
+        memset(p->conv, 0, sizeof p->conv);
+        p->pos_blk = p->blk + 1;
+    }
+    uint32_t i = p->i;
+    uint32_t *q = p->pos + p->pstart[i];
+    uint32_t tf = p->tfs[i];
+    if (!p->conv[i]) {
+        uint64_t acc = 0;
+        for (uint32_t k = 0; k < tf; k++) {
+            acc += q[k];
+            if (acc > UINT32_MAX)
+                return usj_error_set(USJ_ECORRUPT, "positions section: position overflows");
+            q[k] = (uint32_t)acc;
+        }
+        p->conv[i] = 1;
+    }
+    *pos = q;
+    *n = tf;
+    return 0;
+}
+
+void usj_postings_block(const usj_postings *p, uint32_t *last_doc,
+                        uint32_t *max_tf, uint32_t *min_len)
+{
+    if (p->ended) {
+        *last_doc = USJ_DOC_END;
+        *max_tf = 0;
+        *min_len = UINT32_MAX;
+    } else if (!p->skips) {
+        *last_doc = p->docs[p->n - 1];
+        *max_tf = p->max_tf;
+        *min_len = p->min_len;
+    } else {
+        *last_doc = skip32(p, p->sblk, 0);
+        *max_tf = skip32(p, p->sblk, 3);
+        *min_len = skip32(p, p->sblk, 4);
+    }
+}
+
+uint32_t usj_postings_shallow(usj_postings *p, uint32_t target)
+{
+    if (p->ended)
+        return USJ_DOC_END;
+    if (!p->skips)
+        return p->docs[p->n - 1] >= target ? p->docs[p->n - 1] : USJ_DOC_END;
+    uint32_t b = find_block(p, p->sblk, target);
+    if (b >= p->nblocks)
+        return USJ_DOC_END;
+    p->sblk = b;
+    return skip32(p, b, 0);
+}
+
+/* -------------------------------------------------------------- check */
+
+int usj_postings_check(const usj_index *idx, const char *term, size_t len,
+                       const usj_term_info *ti)
+{
+    usj_postings *p;
+    int rc = usj_postings_open(&p, idx, ti);
+    if (rc)
+        return rc;
+    uint64_t df = 0, cf = 0;
+    uint32_t max_tf = 0, min_len = UINT32_MAX, prev = 0;
+    uint32_t bmax = 0, bmin = UINT32_MAX, blk = 0;
+    const uint8_t *pend_expect = p->pbase;
+    for (uint32_t d = usj_postings_next(p); d != USJ_DOC_END; d = usj_postings_next(p)) {
+        if (p->blk != blk) {
+            if (p->skips && (skip32(p, blk, 3) != bmax || skip32(p, blk, 4) != bmin)) {
+                rc = corrupt(p, "skip entry max tf / min length wrong", blk);
+                goto done;
+            }
+            blk = p->blk;
+            bmax = 0;
+            bmin = UINT32_MAX;
+        }
+        if (df && d <= prev) {
+            rc = corrupt(p, "doc ids not increasing", p->blk);
+            goto done;
+        }
+        prev = d;
+        df++;
+        uint32_t tf = usj_postings_freq(p), np;
+        const uint32_t *pos;
+        if ((rc = usj_postings_positions(p, &pos, &np)))
+            goto done;
+        for (uint32_t k = 1; k < np; k++)
+            if (pos[k] < pos[k - 1]) {
+                rc = usj_error_set(USJ_ECORRUPT, "positions section: not ascending");
+                goto done;
+            }
+        if (p->i + 1 == p->n) {
+            if (p->skips && p->blk + 1 < p->nblocks &&
+                p->blk_end != p->data + skip32(p, p->blk + 1, 1)) {
+                rc = corrupt(p, "block length differs from skip data", p->blk);
+                goto done;
+            }
+            pend_expect = p->pblk_end;
+            if (p->skips && p->blk + 1 < p->nblocks &&
+                pend_expect != p->pbase + skip32(p, p->blk + 1, 2)) {
+                rc = usj_error_set(USJ_ECORRUPT, "positions section: block length differs from skip data");
+                goto done;
+            }
+            if (p->blk + 1 == p->nblocks && p->blk_end != p->end) {
+                rc = corrupt(p, "list length differs from the dictionary", p->blk);
+                goto done;
+            }
+        }
+        cf += tf;
+        uint32_t dl = idx->doclens[d];
+        if (tf > max_tf) max_tf = tf;
+        if (dl < min_len) min_len = dl;
+        if (tf > bmax) bmax = tf;
+        if (dl < bmin) bmin = dl;
+    }
+    if (p->skips && (skip32(p, blk, 3) != bmax || skip32(p, blk, 4) != bmin)) {
+        rc = corrupt(p, "skip entry max tf / min length wrong", blk);
+        goto done;
+    }
+    if (p->err) {
+        rc = p->err;          /* the cursor stopped on corrupt bytes */
+        goto done;
+    }
+    if (df != ti->df || cf != ti->cf || max_tf != ti->max_tf || min_len != ti->min_len) {
+        rc = usj_error_set(USJ_ECORRUPT,
+                           "dictionary section: statistics of term '%.*s' differ from its postings",
+                           (int)(len > 64 ? 64 : len), term);
+        goto done;
+    }
+    if (pend_expect != p->pend) {
+        rc = usj_error_set(USJ_ECORRUPT,
+                           "positions section: length of term '%.*s' differs from the dictionary",
+                           (int)(len > 64 ? 64 : len), term);
+        goto done;
+    }
+done:
+    usj_postings_free(p);
+    return rc;
+}
