@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# tests/sh/fzf.sh — the fzf recipe of docs/FZF.md: sources its `usjf`
+# function with a stand-in fzf that records the arguments, then runs the
+# recipe's reload and preview commands the way fzf would (fields
+# substituted, through sh -c): the reload gives the client's --vimgrep hits
+# of "Section 232", the preview prints the paragraph of each hit.
+source "$(dirname "$0")/editor_common.bash"
+
+block=$(awk '/<!-- usjf:/ { on = 1; next } on && /^```sh/ { inb = 1; next }
+             inb && /^```/ { exit } inb { print }' "$root/docs/FZF.md")
+[ -n "$block" ] || fail "no usjf block in docs/FZF.md"
+fzf_args=()
+fzf() { fzf_args=("$@"); }
+eval "$block"
+PATH="$bin:$PATH"
+cd "$tmp/work"
+usjf '"Section 232"'
+[ ${#fzf_args[@]} -gt 0 ] || fail "usjf did not call fzf"
+
+# fzf's placeholders: {q} the query, {1} {2} fields split on ':' — quoted.
+q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+subst() {
+  local cmd=$1 query=$2 line=$3 f1 f2
+  f1=${line%%:*}; f2=${line#*:}; f2=${f2%%:*}
+  cmd=${cmd//\{q\}/$(q "$query")}; cmd=${cmd//\{1\}/$(q "$f1")}; cmd=${cmd//\{2\}/$(q "$f2")}
+  printf '%s' "$cmd"
+}
+reload= preview= disabled=
+for ((i = 0; i < ${#fzf_args[@]}; i++)); do
+  a=${fzf_args[i]}
+  case $a in
+    --disabled) disabled=1 ;;
+    --bind) b=${fzf_args[i+1]}; case $b in change:reload:*) reload=${b#change:reload:};; esac ;;
+    --preview) preview=${fzf_args[i+1]} ;;
+  esac
+done
+[ -n "$disabled" ] || fail "fzf's own filtering is not disabled"
+[ -n "$reload" ] || fail "no change:reload binding"
+[ -n "$preview" ] || fail "no preview"
+
+got=$(sh -c "$(subst "$reload" '"Section 232"' x:1)")
+want=$(usjsearch --vimgrep --color=never --limit 200 '"Section 232"')
+[ "$got" = "$want" ] || fail "reload output differs from the client: $got"
+[ "$(printf '%s\n' "$got" | cut -d: -f1,2 | sort)" = \
+  "$(printf '%s\n' "$s004:2" "$s004:24" "$s004:29" "$s004:5" | sort)" ] \
+  || fail "reload hits: $got"
+# An incomplete query gives an empty list, not an error.
+[ -z "$(sh -c "$(subst "$reload" '"Section' x:1)")" ] || fail "open quote not empty"
+sh -c "$(subst "$reload" '"Section' x:1)" || fail "open quote: reload failed"
+
+while IFS= read -r hit; do
+  file=${hit%%:*}; line=${hit#*:}; line=${line%%:*}
+  out=$(sh -c "$(subst "$preview" '' "$hit")")
+  [ "$out" = "$(sed -n "${line}p" "$file")" ] || fail "preview of $file:$line: $out"
+done <<<"$got"
+
+# A hard-wrapped paragraph is previewed whole.
+mkdir wrapped
+printf 'Title line\n\nshort wrapped line one about tariffs here\nsecond line of it, also short\nthird and last\n\nnext paragraph\n' >wrapped/a.txt
+out=$(sh -c "$(subst "$preview" '' "wrapped/a.txt:4:1:x")")
+[ "$out" = "$(sed -n 3,5p wrapped/a.txt)" ] || fail "wrapped preview: $out"
+echo "fzf recipe: ok"
