@@ -1,0 +1,1231 @@
+/* lib/query_eval.c — usj_search: evaluation of a parsed query (query_int.h)
+ * over an open index, BM25 top-k with exact totals, and hit building.
+ *
+ * Plan: one iterator per tree node, all with advance(target) -> first
+ * matching doc >= target. AND orders its positive kids by cost (df; ranges
+ * by size; file:/title: filters last) and leapfrogs them with
+ * usj_postings_advance (block skip data), then checks its exclusions. OR
+ * takes the minimum of its kids. A phrase intersects its terms first and
+ * decodes positions only for docs holding all of them. A prefix is an OR of
+ * its (at most USJ_MAX_PREFIX_TERMS most frequent) dictionary terms. Ranges
+ * read the numeric index (usj_index_numrange); file:/title: test each doc's
+ * file (cached per file).
+ *
+ * Top-k: a bounded heap of (score, doc), worst at the root; a doc enters only
+ * when it beats the root (ties go to the smaller doc id, i.e. corpus order).
+ * Every match is counted, so `total` is exact. Pruning: a single-term query
+ * has total = df and walks only blocks whose upper bound (BM25 at the block's
+ * max tf and min length) beats the heap; an OR of terms (also a prefix)
+ * skips scoring a doc whose summed upper bounds cannot beat the heap.
+ *
+ * Work is bounded by a deadline checked every USJ_EVAL_CHECK_EVERY steps
+ * (USJ_ETIMEOUT). Hits re-analyze the paragraph's stored text with the same
+ * analyzer to find the spans of every matched term, phrase and number. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "limits.h"
+#include "query_int.h"
+#include "rank.h"
+#include "results.h"
+#include "usj/error.h"
+
+typedef struct it it;
+typedef uint32_t (*adv_fn)(it *, uint32_t);
+
+enum { IT_EMPTY, IT_TERM, IT_PHRASE, IT_AND, IT_OR, IT_LIST, IT_FILTER };
+
+typedef struct sctx sctx;
+
+struct it {
+    adv_fn        adv;
+    int           kind;
+    int           started;
+    uint32_t      doc;
+    double        ub;      /* upper bound of score() */
+    uint64_t      cost;    /* docs it may produce (to order AND kids) */
+    sctx         *cx;
+    const qnode  *q;
+    /* TERM */
+    usj_postings *p;
+    usj_term_info ti;
+    double        w;       /* idf * (k1 + 1); phrases: summed idf */
+    double        idf;
+    /* PHRASE */
+    uint32_t      pfreq;
+    /* AND / OR / PHRASE (order: a phrase's kids by cost, for leapfrog) */
+    it          **kids;
+    it          **order;
+    uint32_t      nkids;
+    it          **neg;
+    uint32_t      nneg;
+    /* LIST (ranges) */
+    uint32_t     *docs;
+    size_t        ndocs, at;
+    /* FILTER: per file: 0 unknown, 1 match, 2 no match */
+    uint8_t      *fmatch;
+};
+
+/* A prefix's expansion, kept for spans and explanations. */
+typedef struct pexp {
+    const qnode *q;
+    char       **terms;
+    usj_term_info *infos;
+    uint32_t     n;
+    uint64_t     found;   /* dictionary terms with the prefix */
+} pexp;
+
+struct sctx {
+    const usj_index *idx;
+    uint32_t         ndocs, nfiles;
+    double           avgdl;
+    const uint32_t  *doclens;
+    uint64_t         deadline_ns;
+    uint32_t         work;
+    int              timed_out;
+    int              err;
+    usj_analyzer    *an;
+    it             **all;     /* every iterator, to free */
+    size_t           nall, capall;
+    pexp            *px;
+    size_t           npx;
+    uint32_t        *posbuf;  /* phrase scratch */
+};
+
+#define USJ_EVAL_CHECK_EVERY 4096u
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Counts work; returns 1 (and marks the context) once the deadline passed. */
+static inline int tick(sctx *cx)
+{
+    if (++cx->work % USJ_EVAL_CHECK_EVERY == 0 && now_ns() > cx->deadline_ns)
+        cx->timed_out = 1;
+    return cx->timed_out;
+}
+
+static int nomem(void) { return usj_error_set(USJ_ENOMEM, "out of memory"); }
+
+static it *it_new(sctx *cx, int kind, const qnode *q)
+{
+    if (cx->nall == cx->capall) {
+        size_t nc = cx->capall ? cx->capall * 2 : 16;
+        it **na = realloc(cx->all, nc * sizeof *na);
+        if (!na)
+            return NULL;
+        cx->all = na;
+        cx->capall = nc;
+    }
+    it *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->kind = kind;
+    t->cx = cx;
+    t->q = q;
+    cx->all[cx->nall++] = t;
+    return t;
+}
+
+static void it_free(it *t)
+{
+    usj_postings_free(t->p);
+    free(t->kids);
+    free(t->neg);
+    free(t->order);
+    free(t->docs);
+    free(t->fmatch);
+    free(t);
+}
+
+/* ------------------------------------------------------------ advance */
+
+static uint32_t adv_empty(it *t, uint32_t target)
+{
+    (void)target;
+    t->started = 1;
+    return t->doc = USJ_DOC_END;
+}
+
+static uint32_t adv_term(it *t, uint32_t target)
+{
+    if (t->started && t->doc >= target)
+        return t->doc;
+    t->started = 1;
+    return t->doc = usj_postings_advance(t->p, target);
+}
+
+static uint32_t adv_list(it *t, uint32_t target)
+{
+    if (t->started && t->doc >= target)
+        return t->doc;
+    t->started = 1;
+    size_t lo = t->at, hi = t->ndocs;
+    /* gallop, then binary search */
+    size_t step = 1;
+    while (lo + step < hi && t->docs[lo + step] < target)
+        step *= 2;
+    if (lo + step < hi)
+        hi = lo + step + 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->docs[mid] < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    t->at = lo;
+    return t->doc = lo < t->ndocs ? t->docs[lo] : USJ_DOC_END;
+}
+
+static int title_match(sctx *cx, const qnode *q, const char *title);
+
+static int filter_file(it *t, uint32_t file, const char *path,
+                       const char *title)
+{
+    uint8_t *m = &t->fmatch[file];
+    if (*m == 0) {
+        int ok = t->q->kind == QN_FILE ? usj_query_glob_match(t->q->text, path)
+                                       : title_match(t->cx, t->q, title);
+        if (ok < 0) {
+            t->cx->err = ok;
+            ok = 0;
+        }
+        *m = ok ? 1 : 2;
+    }
+    return *m == 1;
+}
+
+static uint32_t adv_filter(it *t, uint32_t target)
+{
+    if (t->started && t->doc >= target)
+        return t->doc;
+    t->started = 1;
+    sctx *cx = t->cx;
+    for (uint32_t d = target; d < cx->ndocs; d++) {
+        usj_doc_info di;
+        if (tick(cx) || usj_index_doc(cx->idx, d, &di))
+            break;
+        if (di.file < cx->nfiles && filter_file(t, di.file, di.path, di.title))
+            return t->doc = d;
+    }
+    return t->doc = USJ_DOC_END;
+}
+
+/* Leapfrog positive kids to a common doc >= target; USJ_DOC_END if none. */
+static uint32_t leapfrog(it **kids, uint32_t n, uint32_t target, sctx *cx)
+{
+    uint32_t d = target;
+    for (;;) {
+        d = kids[0]->adv(kids[0], d);
+        if (d == USJ_DOC_END)
+            return d;
+        uint32_t i;
+        for (i = 1; i < n; i++) {
+            uint32_t e = kids[i]->adv(kids[i], d);
+            if (e != d) {
+                d = e;
+                break;
+            }
+        }
+        if (i == n)
+            return d;
+        if (d == USJ_DOC_END || tick(cx))
+            return USJ_DOC_END;
+    }
+}
+
+static uint32_t adv_and(it *t, uint32_t target)
+{
+    if (t->started && t->doc >= target)
+        return t->doc;
+    t->started = 1;
+    uint32_t d = target;
+    for (;;) {
+        d = leapfrog(t->kids, t->nkids, d, t->cx);
+        if (d == USJ_DOC_END)
+            break;
+        uint32_t i;
+        for (i = 0; i < t->nneg; i++)
+            if (t->neg[i]->adv(t->neg[i], d) == d)
+                break;
+        if (i == t->nneg)
+            break;
+        d++;
+        if (tick(t->cx)) {
+            d = USJ_DOC_END;
+            break;
+        }
+    }
+    return t->doc = d;
+}
+
+static uint32_t adv_or(it *t, uint32_t target)
+{
+    if (t->started && t->doc >= target)
+        return t->doc;
+    t->started = 1;
+    uint32_t m = USJ_DOC_END;
+    for (uint32_t i = 0; i < t->nkids; i++) {
+        uint32_t d = t->kids[i]->adv(t->kids[i], target);
+        if (d < m)
+            m = d;
+    }
+    return t->doc = m;
+}
+
+/* Occurrences of a phrase in the current doc of every kid. */
+static int phrase_freq(it *t, uint32_t *freq)
+{
+    const uint32_t *p0;
+    uint32_t n0;
+    int rc = usj_postings_positions(t->kids[0]->p, &p0, &n0);
+    if (rc)
+        return rc;
+    /* candidates: positions of term 0; filter by each later term */
+    uint32_t *cand = t->cx->posbuf;
+    size_t nc = 0;
+    /* posbuf is sized lazily to the largest n0 seen */
+    if (n0 > 0) {
+        uint32_t *nb = realloc(cand, n0 * sizeof *nb);
+        if (!nb)
+            return nomem();
+        t->cx->posbuf = cand = nb;
+        memcpy(cand, p0, n0 * sizeof *cand);
+        nc = n0;
+    }
+    for (uint32_t k = 1; k < t->nkids && nc > 0; k++) {
+        const uint32_t *pk;
+        uint32_t nk;
+        if ((rc = usj_postings_positions(t->kids[k]->p, &pk, &nk)))
+            return rc;
+        uint32_t rel = t->q->relpos[k];
+        size_t o = 0, j = 0;
+        for (size_t i = 0; i < nc; i++) {
+            uint64_t want = (uint64_t)cand[i] + rel;
+            while (j < nk && pk[j] < want)
+                j++;
+            if (j < nk && pk[j] == want)
+                cand[o++] = cand[i];
+        }
+        nc = o;
+    }
+    *freq = (uint32_t)nc;
+    return 0;
+}
+
+static uint32_t adv_phrase(it *t, uint32_t target)
+{
+    if (t->started && t->doc >= target)
+        return t->doc;
+    t->started = 1;
+    uint32_t d = target;
+    for (;;) {
+        d = leapfrog(t->order, t->nkids, d, t->cx);
+        if (d == USJ_DOC_END)
+            break;
+        uint32_t f = 0;
+        int rc = phrase_freq(t, &f);
+        if (rc) {
+            t->cx->err = rc;
+            d = USJ_DOC_END;
+            break;
+        }
+        if (f > 0) {
+            t->pfreq = f;
+            break;
+        }
+        d++;
+        if (tick(t->cx)) {
+            d = USJ_DOC_END;
+            break;
+        }
+    }
+    return t->doc = d;
+}
+
+/* ------------------------------------------------------------ score */
+
+static double score(const it *t)
+{
+    const sctx *cx = t->cx;
+    switch (t->kind) {
+    case IT_TERM:
+        return usj_rank_bm25(t->w, usj_postings_freq(t->p),
+                             cx->doclens[t->doc], cx->avgdl);
+    case IT_PHRASE:
+        return usj_rank_bm25(t->w, t->pfreq, cx->doclens[t->doc], cx->avgdl);
+    case IT_AND: {
+        double s = 0;
+        for (uint32_t i = 0; i < t->nkids; i++)
+            s += score(t->kids[i]);
+        return s;
+    }
+    case IT_OR: {
+        double s = 0;
+        for (uint32_t i = 0; i < t->nkids; i++)
+            if (t->kids[i]->doc == t->doc)
+                s += score(t->kids[i]);
+        return s;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------ build */
+
+static double term_ub(const sctx *cx, double w, uint32_t max_tf,
+                      uint32_t min_len)
+{
+    return usj_rank_bm25(w, max_tf ? max_tf : 1, min_len, cx->avgdl);
+}
+
+static int build_term(sctx *cx, const qnode *q, const char *term,
+                      const usj_term_info *known, it **out)
+{
+    usj_term_info ti;
+    if (known) {
+        ti = *known;
+    } else if (usj_index_term(cx->idx, term, strlen(term), &ti) != 0) {
+        it *e = it_new(cx, IT_EMPTY, q);
+        if (!e)
+            return nomem();
+        e->adv = adv_empty;
+        *out = e;
+        return 0;
+    }
+    it *t = it_new(cx, IT_TERM, q);
+    if (!t)
+        return nomem();
+    int rc = usj_postings_open(&t->p, cx->idx, &ti);
+    if (rc)
+        return rc;
+    t->adv = adv_term;
+    t->ti = ti;
+    t->idf = usj_rank_idf(cx->ndocs, ti.df);
+    t->w = usj_rank_weight(t->idf);
+    t->ub = term_ub(cx, t->w, ti.max_tf, ti.min_len);
+    t->cost = ti.df;
+    *out = t;
+    return 0;
+}
+
+typedef struct pcoll {
+    char         **terms;
+    usj_term_info *infos;
+    size_t         n, cap;
+    int            err;
+} pcoll;
+
+static int prefix_cb(void *ctx, const char *term, size_t len,
+                     const usj_term_info *info)
+{
+    pcoll *c = ctx;
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 64;
+        char **nt = realloc(c->terms, nc * sizeof *nt);
+        if (!nt) {
+            c->err = USJ_ENOMEM;
+            return 1;
+        }
+        c->terms = nt;
+        usj_term_info *ni = realloc(c->infos, nc * sizeof *ni);
+        if (!ni) {
+            c->err = USJ_ENOMEM;
+            return 1;
+        }
+        c->infos = ni;
+        c->cap = nc;
+    }
+    if (!(c->terms[c->n] = strndup(term, len))) {
+        c->err = USJ_ENOMEM;
+        return 1;
+    }
+    c->infos[c->n++] = *info;
+    return 0;
+}
+
+static int pcoll_cmp_df(const void *a, const void *b, void *arg)
+{
+    const pcoll *c = arg;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    if (c->infos[x].df != c->infos[y].df)
+        return c->infos[x].df > c->infos[y].df ? -1 : 1;
+    return strcmp(c->terms[x], c->terms[y]);
+}
+
+static int build(sctx *cx, const qnode *q, it **out);
+
+static int build_prefix(sctx *cx, const qnode *q, it **out)
+{
+    pcoll c = {0};
+    const char *p1 = q->text, *p2 = q->text2;
+    /* the stem is usually a prefix of the word: then it covers both */
+    if (p2 && strncmp(p1, p2, strlen(p2)) == 0) {
+        p1 = p2;
+        p2 = NULL;
+    }
+    int rc = usj_index_prefix(cx->idx, p1, strlen(p1), prefix_cb, &c);
+    if (!c.err && p2 && rc >= 0)
+        rc = usj_index_prefix(cx->idx, p2, strlen(p2), prefix_cb, &c);
+    if (c.err)
+        rc = nomem();
+    else if (rc > 0)
+        rc = 0;
+    size_t *ord = NULL;
+    if (!rc && c.n > 0 && !(ord = malloc(c.n * sizeof *ord)))
+        rc = nomem();
+    pexp *npx = rc ? NULL : realloc(cx->px, (cx->npx + 1) * sizeof *npx);
+    if (!rc && !npx)
+        rc = nomem();
+    if (rc) {
+        for (size_t i = 0; i < c.n; i++)
+            free(c.terms[i]);
+        free(c.terms);
+        free(c.infos);
+        free(ord);
+        return rc;
+    }
+    cx->px = npx;
+    /* most frequent first; drop duplicates (both prefixes matched) */
+    for (size_t i = 0; i < c.n; i++)
+        ord[i] = i;
+    if (c.n > 1)
+        qsort_r(ord, c.n, sizeof *ord, pcoll_cmp_df, &c);
+    size_t keep = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        if (keep > 0 && strcmp(c.terms[ord[keep - 1]], c.terms[ord[i]]) == 0)
+            continue;
+        ord[keep++] = ord[i];
+    }
+    pexp *px = &cx->px[cx->npx++];
+    memset(px, 0, sizeof *px);
+    px->q = q;
+    px->found = keep;
+    uint32_t n = keep > USJ_MAX_PREFIX_TERMS ? USJ_MAX_PREFIX_TERMS
+                                             : (uint32_t)keep;
+    px->terms = calloc(n ? n : 1, sizeof *px->terms);
+    px->infos = calloc(n ? n : 1, sizeof *px->infos);
+    if (!px->terms || !px->infos)
+        rc = nomem();
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        px->terms[i] = c.terms[ord[i]];
+        c.terms[ord[i]] = NULL;
+        px->infos[i] = c.infos[ord[i]];
+        px->n++;
+    }
+    for (size_t i = 0; i < c.n; i++)
+        free(c.terms[i]);
+    free(c.terms);
+    free(c.infos);
+    free(ord);
+    if (rc)
+        return rc;
+    if (px->n == 1)
+        return build_term(cx, q, px->terms[0], &px->infos[0], out);
+    it *t = it_new(cx, px->n ? IT_OR : IT_EMPTY, q);
+    if (!t)
+        return nomem();
+    *out = t;
+    if (px->n == 0) {
+        t->adv = adv_empty;
+        return 0;
+    }
+    t->adv = adv_or;
+    if (!(t->kids = calloc(px->n, sizeof *t->kids)))
+        return nomem();
+    for (uint32_t i = 0; i < px->n; i++) {
+        if ((rc = build_term(cx, q, px->terms[i], &px->infos[i],
+                             &t->kids[t->nkids])))
+            return rc;
+        t->ub += t->kids[t->nkids]->ub;
+        t->cost += t->kids[t->nkids]->cost;
+        t->nkids++;
+    }
+    return 0;
+}
+
+static int u32cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int build_range(sctx *cx, const qnode *q, it **out)
+{
+    it *t = it_new(cx, IT_LIST, q);
+    if (!t)
+        return nomem();
+    t->adv = adv_list;
+    *out = t;
+    for (int ty = 0; ty < USJ_NUM_NTYPES; ty++) {
+        if (!(q->typemask & (1u << ty)))
+            continue;
+        uint32_t *d = NULL;
+        size_t n = 0;
+        int rc = usj_index_numrange(cx->idx, (usj_numtype)ty, q->lo, q->hi,
+                                    &d, &n);
+        if (rc)
+            return rc;
+        if (n == 0) {
+            free(d);
+            continue;
+        }
+        if (!t->docs) {
+            t->docs = d;
+            t->ndocs = n;
+            continue;
+        }
+        uint32_t *m = realloc(t->docs, (t->ndocs + n) * sizeof *m);
+        if (!m) {
+            free(d);
+            return nomem();
+        }
+        memcpy(m + t->ndocs, d, n * sizeof *m);
+        free(d);
+        t->docs = m;
+        t->ndocs += n;
+        qsort(m, t->ndocs, sizeof *m, u32cmp);
+        size_t o = 0;
+        for (size_t i = 0; i < t->ndocs; i++)
+            if (o == 0 || m[o - 1] != m[i])
+                m[o++] = m[i];
+        t->ndocs = o;
+    }
+    t->cost = t->ndocs;
+    return 0;
+}
+
+static int cost_cmp(const void *a, const void *b)
+{
+    const it *x = *(it *const *)a, *y = *(it *const *)b;
+    return x->cost < y->cost ? -1 : x->cost > y->cost;
+}
+
+static int build_kids(sctx *cx, const qnode *q, it *t, int and)
+{
+    int rc;
+    t->kids = calloc(q->nkids, sizeof *t->kids);
+    t->neg = calloc(q->nkids, sizeof *t->neg);
+    if (!t->kids || !t->neg)
+        return nomem();
+    for (uint32_t i = 0; i < q->nkids; i++) {
+        const qnode *k = q->kids[i];
+        it *c = NULL;
+        if (k->kind == QN_NOT) {
+            if ((rc = build(cx, k->kids[0], &c)))
+                return rc;
+            if (c->kind != IT_EMPTY)
+                t->neg[t->nneg++] = c;
+            continue;
+        }
+        if ((rc = build(cx, k, &c)))
+            return rc;
+        if (c->kind == IT_EMPTY) {
+            if (and) {             /* nothing can match */
+                t->kind = IT_EMPTY;
+                t->adv = adv_empty;
+                t->nkids = t->nneg = 0;
+                return 0;
+            }
+            continue;
+        }
+        t->kids[t->nkids++] = c;
+        t->ub += c->ub;
+        if (and)
+            t->cost = t->nkids == 1 || c->cost < t->cost ? c->cost : t->cost;
+        else
+            t->cost += c->cost;
+    }
+    if (t->nkids == 0) {
+        t->kind = IT_EMPTY;
+        t->adv = adv_empty;
+        t->nneg = 0;
+    } else if (and) {
+        qsort(t->kids, t->nkids, sizeof *t->kids, cost_cmp);
+    }
+    return 0;
+}
+
+static int build(sctx *cx, const qnode *q, it **out)
+{
+    int rc;
+    *out = NULL;
+    switch (q->kind) {
+    case QN_TERM:
+        return build_term(cx, q, q->terms[0], NULL, out);
+    case QN_PHRASE: {
+        it *t = it_new(cx, IT_PHRASE, q);
+        if (!t || !(t->kids = calloc(q->nterms, sizeof *t->kids)))
+            return nomem();
+        *out = t;
+        t->adv = adv_phrase;
+        double idf = 0;
+        uint32_t maxtf = UINT32_MAX, minlen = 0;
+        for (uint32_t i = 0; i < q->nterms; i++) {
+            it *k = NULL;
+            if ((rc = build_term(cx, q, q->terms[i], NULL, &k)))
+                return rc;
+            if (k->kind == IT_EMPTY) {
+                t->kind = IT_EMPTY;
+                t->adv = adv_empty;
+                t->nkids = 0;
+                return 0;
+            }
+            t->kids[t->nkids++] = k;
+            idf += k->idf;
+            if (k->ti.max_tf < maxtf)
+                maxtf = k->ti.max_tf;
+            if (k->ti.min_len > minlen)
+                minlen = k->ti.min_len;
+            t->cost = i == 0 || k->cost < t->cost ? k->cost : t->cost;
+        }
+        /* positions are checked in query order (kids), the intersection
+         * is driven by the rarest term (order) */
+        if (!(t->order = malloc(t->nkids * sizeof *t->order)))
+            return nomem();
+        memcpy(t->order, t->kids, t->nkids * sizeof *t->order);
+        qsort(t->order, t->nkids, sizeof *t->order, cost_cmp);
+        t->idf = idf;
+        t->w = usj_rank_weight(idf);
+        t->ub = term_ub(cx, t->w, maxtf, minlen);
+        return 0;
+    }
+    case QN_PREFIX:
+        return build_prefix(cx, q, out);
+    case QN_RANGE:
+        return build_range(cx, q, out);
+    case QN_FILE:
+    case QN_TITLE: {
+        it *t = it_new(cx, IT_FILTER, q);
+        if (!t || !(t->fmatch = calloc(cx->nfiles ? cx->nfiles : 1, 1)))
+            return nomem();
+        t->adv = adv_filter;
+        t->cost = cx->ndocs;
+        *out = t;
+        return 0;
+    }
+    case QN_AND:
+    case QN_OR: {
+        it *t = it_new(cx, q->kind == QN_AND ? IT_AND : IT_OR, q);
+        if (!t)
+            return nomem();
+        t->adv = q->kind == QN_AND ? adv_and : adv_or;
+        *out = t;
+        return build_kids(cx, q, t, q->kind == QN_AND);
+    }
+    default:
+        return usj_error_set(USJ_EINVAL, "unexpected query node %d", q->kind);
+    }
+}
+
+/* ------------------------------------------------------------ heap */
+
+typedef struct ent {
+    double   s;
+    uint32_t d;
+} ent;
+
+static inline int worse(const ent *a, const ent *b)
+{
+    return a->s < b->s || (a->s == b->s && a->d > b->d);
+}
+
+typedef struct heap {
+    ent   *e;
+    size_t n, k;
+} heap;
+
+static void sift_down(heap *h, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && worse(&h->e[l], &h->e[m]))
+            m = l;
+        if (r < h->n && worse(&h->e[r], &h->e[m]))
+            m = r;
+        if (m == i)
+            return;
+        ent t = h->e[i];
+        h->e[i] = h->e[m];
+        h->e[m] = t;
+        i = m;
+    }
+}
+
+static void heap_offer(heap *h, double s, uint32_t d)
+{
+    ent x = {s, d};
+    if (h->n < h->k) {
+        size_t i = h->n++;
+        h->e[i] = x;
+        while (i > 0) {
+            size_t p = (i - 1) / 2;
+            if (!worse(&h->e[i], &h->e[p]))
+                break;
+            ent t = h->e[i];
+            h->e[i] = h->e[p];
+            h->e[p] = t;
+            i = p;
+        }
+    } else if (worse(&h->e[0], &x)) {
+        h->e[0] = x;
+        sift_down(h, 0);
+    }
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const ent *x = a, *y = b;
+    if (worse(x, y))
+        return 1;
+    if (worse(y, x))
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ run */
+
+/* Single term: total = df; only blocks whose bound beats the heap. A doc
+ * scoring exactly the heap's worst cannot enter (it comes later in corpus
+ * order), so a block whose bound equals it is skipped too. */
+static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
+{
+    *total = t->ti.df;
+    if (h->k == 0)
+        return;
+    uint32_t d = 0;
+    for (;;) {
+        if (tick(cx))
+            return;
+        uint32_t last = usj_postings_shallow(t->p, d);
+        if (last == USJ_DOC_END)
+            return;
+        if (h->n == h->k) {
+            uint32_t bl, maxtf, minlen;
+            usj_postings_block(t->p, &bl, &maxtf, &minlen);
+            if (term_ub(cx, t->w, maxtf, minlen) <= h->e[0].s) {
+                d = last + 1;
+                continue;
+            }
+        }
+        uint32_t x;
+        while ((x = adv_term(t, d)) != USJ_DOC_END && x <= last) {
+            heap_offer(h, usj_rank_bm25(t->w, usj_postings_freq(t->p),
+                                        cx->doclens[x], cx->avgdl), x);
+            d = x + 1;
+        }
+        if (x == USJ_DOC_END)
+            return;
+        d = x;
+    }
+}
+
+/* Any tree: count every match; score only while the tree's bound can still
+ * beat the heap (docs come in increasing order, so ties lose). */
+static void run_generic(sctx *cx, it *root, heap *h, uint64_t *total)
+{
+    uint64_t n = 0;
+    uint32_t d = root->adv(root, 0);
+    while (d != USJ_DOC_END) {
+        n++;
+        if (h->k && (h->n < h->k || root->ub > h->e[0].s))
+            heap_offer(h, score(root), d);
+        if (tick(cx))
+            break;
+        d = root->adv(root, d + 1);
+    }
+    *total = n;
+}
+
+/* ------------------------------------------------------------ hits */
+
+static int need_an(sctx *cx)
+{
+    return cx->an ? 0 : usj_analyzer_new(&cx->an, 0);
+}
+
+static int title_match(sctx *cx, const qnode *q, const char *title)
+{
+    const usj_analysis *an;
+    if (!title)
+        return 0;
+    int rc = need_an(cx);
+    if (rc)
+        return rc;
+    rc = usj_analyze(cx->an, title, strlen(title), &an);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < an->ntokens; i++) {
+        uint32_t k;
+        for (k = 0; k < q->nterms; k++) {
+            size_t j = i + q->relpos[k];
+            if (j >= an->ntokens ||
+                an->tokens[j].pos != an->tokens[i].pos + q->relpos[k] ||
+                strcmp(an->tokens[j].term, q->terms[k]) != 0)
+                break;
+        }
+        if (k == q->nterms)
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct spanv {
+    usj_span *s;
+    size_t    n, cap;
+} spanv;
+
+static int span_add(spanv *v, uint32_t a, uint32_t b, uint32_t kind)
+{
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 16;
+        usj_span *ns = realloc(v->s, nc * sizeof *ns);
+        if (!ns)
+            return nomem();
+        v->s = ns;
+        v->cap = nc;
+    }
+    v->s[v->n++] = (usj_span){a, b, kind};
+    return 0;
+}
+
+static const pexp *find_pexp(const sctx *cx, const qnode *q)
+{
+    for (size_t i = 0; i < cx->npx; i++)
+        if (cx->px[i].q == q)
+            return &cx->px[i];
+    return NULL;
+}
+
+/* Occurrences of a phrase in an analysis; adds spans when v is non-NULL. */
+static uint32_t phrase_occ(const usj_analysis *an, const qnode *q, spanv *v,
+                           int *err)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < an->ntokens; i++) {
+        if (strcmp(an->tokens[i].term, q->terms[0]) != 0)
+            continue;
+        uint32_t k;
+        size_t last = i;
+        for (k = 1; k < q->nterms; k++) {
+            /* tokens are in position order, one per position */
+            size_t j = i + q->relpos[k];
+            if (j >= an->ntokens ||
+                an->tokens[j].pos != an->tokens[i].pos + q->relpos[k] ||
+                strcmp(an->tokens[j].term, q->terms[k]) != 0)
+                break;
+            last = j;
+        }
+        if (k < q->nterms)
+            continue;
+        n++;
+        if (v && span_add(v, an->tokens[i].start, an->tokens[last].end,
+                          USJ_SPAN_PHRASE))
+            *err = USJ_ENOMEM;
+    }
+    return n;
+}
+
+static uint32_t term_tf(const usj_analysis *an, const char *term, spanv *v,
+                        int *err)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < an->ntokens; i++)
+        if (strcmp(an->tokens[i].term, term) == 0) {
+            n++;
+            if (v && span_add(v, an->tokens[i].start, an->tokens[i].end,
+                              USJ_SPAN_TERM))
+                *err = USJ_ENOMEM;
+        }
+    return n;
+}
+
+static int ex_line(usj_buf *e, int depth, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int ex_line(usj_buf *e, int depth, const char *fmt, ...)
+{
+    if (!e)
+        return 0;
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    return usj_buf_printf(e, "%*s%s\n", 2 * depth, "", tmp);
+}
+
+static double ex_term(sctx *cx, const usj_analysis *an, const char *term,
+                      const usj_term_info *known, uint32_t dl, spanv *v,
+                      usj_buf *e, int depth, int *err)
+{
+    uint32_t tf = term_tf(an, term, v, err);
+    usj_term_info ti;
+    if (known)
+        ti = *known;
+    else if (usj_index_term(cx->idx, term, strlen(term), &ti) != 0)
+        ti.df = 0;
+    if (ti.df == 0) {
+        ex_line(e, depth, "term \"%s\": not in the index", term);
+        return 0;
+    }
+    double idf = usj_rank_idf(cx->ndocs, ti.df);
+    double s = usj_rank_bm25(usj_rank_weight(idf), tf, dl, cx->avgdl);
+    if (e && (tf > 0 || !known))
+        ex_line(e, depth, "term \"%s\": tf %u, df %u, idf %.4f -> %.4f", term,
+                tf, ti.df, idf, s);
+    return s;
+}
+
+/* Walks the positive part of the tree for one hit: spans and explanation. */
+static double walk_hit(sctx *cx, const qnode *q, const usj_analysis *an,
+                       uint32_t dl, spanv *v, usj_buf *e, int depth, int *err)
+{
+    double s = 0;
+    switch (q->kind) {
+    case QN_TERM:
+        return ex_term(cx, an, q->terms[0], NULL, dl, v, e, depth, err);
+    case QN_PHRASE: {
+        uint32_t f = phrase_occ(an, q, v, err);
+        double idf = 0;
+        int missing = 0;
+        for (uint32_t i = 0; i < q->nterms; i++) {
+            usj_term_info ti;
+            if (usj_index_term(cx->idx, q->terms[i], strlen(q->terms[i]), &ti))
+                missing = 1;
+            else
+                idf += usj_rank_idf(cx->ndocs, ti.df);
+        }
+        if (missing)
+            return 0;
+        s = usj_rank_bm25(usj_rank_weight(idf), f, dl, cx->avgdl);
+        if (e) {
+            usj_buf t = USJ_BUF_INIT;
+            for (uint32_t i = 0; i < q->nterms; i++)
+                usj_buf_printf(&t, "%s%s", i ? " " : "", q->terms[i]);
+            ex_line(e, depth, "phrase \"%s\": freq %u, idf %.4f (sum of its "
+                    "terms) -> %.4f", t.data ? t.data : "", f, idf, s);
+            usj_buf_free(&t);
+        }
+        return s;
+    }
+    case QN_PREFIX: {
+        const pexp *px = find_pexp(cx, q);
+        if (!px)
+            return 0;
+        if (e) {
+            if (px->found > px->n)
+                ex_line(e, depth, "prefix %s*: %llu dictionary terms, only "
+                        "the %u most frequent searched", q->text,
+                        (unsigned long long)px->found, px->n);
+            else
+                ex_line(e, depth, "prefix %s*: %u dictionary terms", q->text,
+                        px->n);
+        }
+        for (uint32_t i = 0; i < px->n; i++)
+            s += ex_term(cx, an, px->terms[i], &px->infos[i], dl, v, e,
+                         depth + 1, err);
+        return s;
+    }
+    case QN_RANGE: {
+        int hit = 0;
+        for (size_t i = 0; i < an->nnumbers; i++) {
+            const usj_number *nm = &an->numbers[i];
+            if (qn_range_match(q, nm->type, usj_query_scale(nm->value))) {
+                hit = 1;
+                if (v && span_add(v, nm->start, nm->end, USJ_SPAN_NUMBER))
+                    *err = USJ_ENOMEM;
+            }
+        }
+        if (e) {
+            usj_query tmp = {(qnode *)q, 1};
+            usj_buf t = USJ_BUF_INIT;
+            usj_query_dump(&tmp, &t);
+            ex_line(e, depth, "range %s: %s, no score", t.data ? t.data : "",
+                    hit ? "matches" : "no match");
+            usj_buf_free(&t);
+        }
+        return 0;
+    }
+    case QN_FILE:
+        ex_line(e, depth, "file:%s: matches, no score", q->text);
+        return 0;
+    case QN_TITLE:
+        ex_line(e, depth, "title:%s%s: matches, no score", q->terms[0],
+                q->nterms > 1 ? " ..." : "");
+        return 0;
+    case QN_AND:
+    case QN_OR:
+        ex_line(e, depth, "%s", q->kind == QN_AND ? "all of:" : "any of:");
+        for (uint32_t i = 0; i < q->nkids; i++)
+            if (q->kids[i]->kind != QN_NOT)
+                s += walk_hit(cx, q->kids[i], an, dl, v, e, depth + 1, err);
+        return s;
+    default:
+        return 0;
+    }
+}
+
+static int build_hit(sctx *cx, const usj_query *q, usj_textcache *tc,
+                     const ent *en, int explain, usj_hit *h)
+{
+    usj_doc_info di;
+    const char *text;
+    size_t len;
+    int rc = usj_index_doc(cx->idx, en->d, &di);
+    if (!rc)
+        rc = usj_index_text(cx->idx, en->d, tc, &text, &len);
+    if (rc)
+        return rc;
+    h->doc = en->d;
+    h->score = en->s;
+    h->para_line = di.line;
+    if ((rc = usj_hit_set_strings(h, di.path, di.title, text, len)))
+        return rc;
+    const usj_analysis *an;
+    if ((rc = need_an(cx)) || (rc = usj_analyze(cx->an, h->text, h->text_len, &an)))
+        return rc;
+    spanv v = {0};
+    usj_buf e = USJ_BUF_INIT;
+    int err = 0;
+    if (explain)
+        usj_buf_printf(&e, "score %.6f (BM25 k1=%.1f b=%.2f; N %u, doc length "
+                       "%u, avg %.2f)\n", en->s, USJ_BM25_K1, USJ_BM25_B,
+                       cx->ndocs, di.length, cx->avgdl);
+    walk_hit(cx, q->root, an, di.length, &v, explain ? &e : NULL, 1, &err);
+    if (err) {
+        free(v.s);
+        usj_buf_free(&e);
+        return nomem();
+    }
+    h->nspans = usj_spans_normalize(v.s, v.n);
+    h->spans = v.s;
+    if (h->nspans && h->spans[0].start <= h->text_len)
+        usj_hit_locate(h->text, h->text_len, di.line, h->spans[0].start,
+                       &h->line, &h->column);
+    else {
+        h->line = di.line;
+        h->column = 1;
+    }
+    if (explain) {
+        if (!e.data)
+            return nomem();
+        e.len = e.len && e.data[e.len - 1] == '\n' ? e.len - 1 : e.len;
+        e.data[e.len] = 0;
+        h->explain = usj_buf_detach(&e, NULL);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ search */
+
+static void cx_free(sctx *cx)
+{
+    for (size_t i = 0; i < cx->nall; i++)
+        it_free(cx->all[i]);
+    free(cx->all);
+    for (size_t i = 0; i < cx->npx; i++) {
+        for (uint32_t k = 0; k < cx->px[i].n; k++)
+            free(cx->px[i].terms[k]);
+        free(cx->px[i].terms);
+        free(cx->px[i].infos);
+    }
+    free(cx->px);
+    free(cx->posbuf);
+    usj_analyzer_free(cx->an);
+}
+
+int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
+               const usj_search_opts *opts)
+{
+    uint64_t t0 = now_ns();
+    *out = NULL;
+    if (!idx || !q || !q->root)
+        return usj_error_set(USJ_EINVAL, "usj_search: NULL argument");
+    usj_search_opts o = {10, 0, 0, 0};
+    if (opts)
+        o = *opts;
+    if ((uint64_t)o.limit + o.offset > USJ_MAX_RESULTS)
+        return usj_error_set(USJ_ELIMIT, "limit + offset is %llu; at most %u "
+                             "results are served",
+                             (unsigned long long)o.limit + o.offset,
+                             USJ_MAX_RESULTS);
+    uint32_t timeout = o.timeout_ms ? o.timeout_ms
+                                    : USJ_DEFAULT_QUERY_TIMEOUT_MS;
+    sctx cx = {0};
+    cx.idx = idx;
+    cx.ndocs = usj_index_ndocs(idx);
+    cx.nfiles = usj_index_nfiles(idx);
+    cx.avgdl = usj_index_avglen(idx);
+    cx.doclens = usj_index_doclens(idx);
+    cx.deadline_ns = t0 + (uint64_t)timeout * 1000000ull;
+    usj_results *r = calloc(1, sizeof *r);
+    heap h = {0};
+    usj_textcache tc = USJ_TEXTCACHE_INIT;
+    it *root = NULL;
+    int rc;
+    if (!r) {
+        rc = nomem();
+        goto done;
+    }
+    if ((rc = build(&cx, q->root, &root)))
+        goto done;
+    h.k = o.limit ? (size_t)o.limit + o.offset : 0;
+    if (h.k && !(h.e = malloc(h.k * sizeof *h.e))) {
+        rc = nomem();
+        goto done;
+    }
+    if (root->kind == IT_TERM)
+        run_term(&cx, root, &h, &r->total);
+    else
+        run_generic(&cx, root, &h, &r->total);
+    if (cx.err) {
+        rc = cx.err;
+        goto done;
+    }
+    if (cx.timed_out) {
+        rc = usj_error_set(USJ_ETIMEOUT, "query timed out after %u ms",
+                           timeout);
+        goto done;
+    }
+    qsort(h.e, h.n, sizeof *h.e, ent_cmp);
+    if (h.n > o.offset) {
+        size_t n = h.n - o.offset;
+        if (!(r->hits = calloc(n, sizeof *r->hits))) {
+            rc = nomem();
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            r->nhits++;
+            if ((rc = build_hit(&cx, q, &tc, &h.e[o.offset + i], o.explain,
+                                &r->hits[i])))
+                goto done;
+        }
+    }
+    usj_index_stats st;
+    usj_index_stats_get(idx, &st);
+    if (st.root && !(r->root = strdup(st.root))) {
+        rc = nomem();
+        goto done;
+    }
+    r->took_us = (now_ns() - t0) / 1000;
+done:
+    free(h.e);
+    usj_textcache_free(&tc);
+    cx_free(&cx);
+    if (rc) {
+        usj_results_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}

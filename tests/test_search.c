@@ -1,0 +1,308 @@
+/* tests/test_search.c — usj_search on an index of the seeds built in a temp
+ * folder: exact result sets, stemming and case, OR / NOT / prefix / title: /
+ * file: / ranges of each type, hit fields (line, column, spans, text),
+ * paging, count-only, explain, limits. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "query_fixture.h"
+#include "usj/usj.h"
+
+#define S4 "seeds/004_34c4a962b3f42fed.txt"
+#define S1 "seeds/001_ec36a14128f0579a.txt"
+
+static char tmp[512];
+static usj_index *idx;
+static usj_analyzer *an;
+
+static void setup(void)
+{
+    cr_assert_eq(fx_tmpdir(tmp, sizeof tmp), 0);
+    char p[600];
+    snprintf(p, sizeof p, "%s/seeds.idx", tmp);
+    cr_assert_eq(fx_build_seeds(p), 0, "build: %s", usj_error_last());
+    cr_assert_eq(usj_index_open(&idx, p, 0), 0, "%s", usj_error_last());
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+}
+
+static void teardown(void)
+{
+    usj_index_unref(idx);
+    usj_analyzer_free(an);
+    fx_rmdir(tmp);
+}
+
+TestSuite(search, .init = setup, .fini = teardown, .timeout = 120);
+
+static usj_results *run(const char *q, uint32_t limit, uint32_t offset,
+                        int explain)
+{
+    usj_query *p = NULL;
+    int rc = usj_query_parse(&p, q, strlen(q), an);
+    cr_assert_eq(rc, 0, "parse [%s]: %s", q, usj_error_last());
+    usj_search_opts o = {limit, offset, 0, explain};
+    usj_results *r = NULL;
+    rc = usj_search(&r, idx, p, &o);
+    cr_assert_eq(rc, 0, "search [%s]: %s", q, usj_error_last());
+    usj_query_free(p);
+    return r;
+}
+
+/* "path:line" of every hit, sorted, joined with spaces. */
+static char *lines_of(const char *q)
+{
+    usj_results *r = run(q, USJ_MAX_RESULTS, 0, 0);
+    cr_assert_eq(r->total, r->nhits, "[%s] total %llu hits %zu", q,
+                 (unsigned long long)r->total, r->nhits);
+    char **v = calloc(r->nhits + 1, sizeof *v);
+    for (size_t i = 0; i < r->nhits; i++) {
+        char b[600];
+        snprintf(b, sizeof b, "%s:%u", r->hits[i].path, r->hits[i].para_line);
+        v[i] = strdup(b);
+    }
+    /* sort by path then numeric line */
+    for (size_t i = 1; i < r->nhits; i++)
+        for (size_t j = i; j > 0; j--) {
+            char *a = v[j - 1], *b = v[j];
+            const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
+            int c = strncmp(a, b, (size_t)(ca - a) < (size_t)(cb - b)
+                                      ? (size_t)(ca - a) + 1 : (size_t)(cb - b) + 1);
+            if (c < 0 || (c == 0 && atoi(ca + 1) <= atoi(cb + 1)))
+                break;
+            v[j - 1] = b;
+            v[j] = a;
+        }
+    usj_buf out = USJ_BUF_INIT;
+    for (size_t i = 0; i < r->nhits; i++) {
+        usj_buf_printf(&out, "%s%s", i ? " " : "", v[i]);
+        free(v[i]);
+    }
+    free(v);
+    usj_results_free(r);
+    return out.data ? out.data : strdup("");
+}
+
+static void expect_lines(const char *q, const char *want)
+{
+    char *got = lines_of(q);
+    cr_expect_str_eq(got, want, "query [%s]", q);
+    free(got);
+}
+
+static void expect_same(const char *a, const char *b)
+{
+    char *x = lines_of(a), *y = lines_of(b);
+    cr_expect_str_eq(x, y, "[%s] vs [%s]", a, b);
+    cr_expect_neq(x[0], 0, "[%s] matches something", a);
+    free(x);
+    free(y);
+}
+
+static uint64_t total_of(const char *q)
+{
+    usj_results *r = run(q, 0, 0, 0);
+    uint64_t t = r->total;
+    cr_assert_eq(r->nhits, 0);
+    usj_results_free(r);
+    return t;
+}
+
+Test(search, exact_seed_results)
+{
+    expect_lines("\"Section 232\"", S4 ":2 " S4 ":5 " S4 ":24 " S4 ":29");
+    expect_lines("\"safety clause\"", S4 ":2 " S4 ":24");
+    expect_lines("\"safety clauses\"", S4 ":2 " S4 ":24");
+    expect_lines("$1t..", S1 ":5 " S1 ":12 " S1 ":18 " S1 ":20 " S1 ":54 "
+                          S1 ":61");
+}
+
+Test(search, stemming_and_case)
+{
+    expect_same("semiconductors", "semiconductor");
+    expect_same("SEMICONDUCTOR", "semiconductor");
+    expect_same("\"SECTION 232\"", "\"section 232\"");
+    expect_same("Japan's", "japan");
+}
+
+Test(search, boolean_operators)
+{
+    uint64_t a = total_of("steel"), b = total_of("aluminum");
+    uint64_t ab = total_of("steel aluminum"), aob = total_of("steel OR aluminum");
+    cr_assert_gt(a, 0);
+    cr_assert_gt(b, 0);
+    cr_assert_eq(aob, a + b - ab);
+    cr_assert_eq(total_of("steel -aluminum"), a - ab);
+    cr_assert_eq(total_of("steel NOT aluminum"), a - ab);
+    expect_same("steel | aluminum", "aluminum OR steel");
+    expect_same("(steel OR aluminum) tariff", "tariff (aluminum | steel)");
+    cr_assert_eq(total_of("steel -steel"), 0);
+    cr_assert_eq(total_of("zzzznotaword"), 0);
+    cr_assert_eq(total_of("zzzznotaword OR steel"), a);
+    cr_assert_eq(total_of("steel -zzzznotaword"), a);
+}
+
+Test(search, prefix)
+{
+    uint64_t p = total_of("semicond*");
+    cr_assert_eq(p, total_of("semiconductor"));
+    cr_assert_geq(total_of("tariff*"), total_of("tariff"));
+    expect_same("tariffs*", "tariff*");
+    cr_assert_eq(total_of("qqqzz*"), 0);
+}
+
+Test(search, fields)
+{
+    uint64_t all = total_of("japan");
+    uint64_t f4 = total_of("japan file:004*");
+    cr_assert_gt(f4, 0);
+    cr_assert_lt(f4, all);
+    cr_assert_eq(total_of("japan file:seeds/004_*.txt"), f4);
+    cr_assert_eq(total_of("japan file:*/004_*"), f4);
+    cr_assert_eq(total_of("japan file:nomatch*"), 0);
+    usj_results *r = run("japan file:004*", 100, 0, 0);
+    for (size_t i = 0; i < r->nhits; i++)
+        cr_assert_str_eq(r->hits[i].path, S4);
+    usj_results_free(r);
+    /* title: the first line of the article */
+    usj_doc_info di;
+    uint32_t d;
+    cr_assert_eq(usj_index_find_line(idx, S4, 2, &d), 0);
+    cr_assert_eq(usj_index_doc(idx, d, &di), 0);
+    cr_assert(strlen(di.title) > 0);
+    r = run("title:agreement", 1000, 0, 0);
+    for (size_t i = 0; i < r->nhits; i++)
+        cr_assert_not_null(strcasestr(r->hits[i].title, "agreement"),
+                           "%s", r->hits[i].title);
+    usj_results_free(r);
+}
+
+Test(search, ranges_of_each_type)
+{
+    usj_results *r = run("30%..40%", 1000, 0, 0);
+    for (size_t i = 0; i < r->nhits; i++) {
+        const usj_hit *h = &r->hits[i];
+        int num = 0;
+        for (size_t k = 0; k < h->nspans; k++)
+            if (h->spans[k].kind == USJ_SPAN_NUMBER) {
+                num = 1;
+                cr_assert(memchr(h->text + h->spans[k].start, '%',
+                                 h->spans[k].end - h->spans[k].start) ||
+                          strstr(h->text, "percent"));
+            }
+        cr_assert(num, "hit without a number span: %s", h->text);
+    }
+    usj_results_free(r);
+    uint64_t money = total_of("$1b..");
+    cr_assert_gt(money, 0);
+    cr_assert_geq(money, total_of("$1t.."));
+    cr_assert_eq(total_of("money:1e9.."), money);
+    cr_assert_eq(total_of(">=$1b"), money);
+    cr_assert_eq(total_of("$550b"), total_of("$550b..$550b"));
+    cr_assert_gt(total_of("$550b"), 0);
+    cr_assert_gt(total_of("2030"), 0);
+    cr_assert_eq(total_of("year:2030"), total_of("year:2030..2030"));
+    cr_assert_gt(total_of("year:2020..2035"), 0);
+    cr_assert_eq(total_of("2020..2035"), total_of("year:2020..2035 OR count:2020..2035"));
+    cr_assert_gt(total_of("count:1m.."), 0);
+    cr_assert_eq(total_of("$600b..$700b $1t.."),
+                 total_of("$1t.. $600b..$700b"));
+    /* a range is a clause like any other */
+    cr_assert_leq(total_of("semiconductor $1b.."), total_of("semiconductor"));
+}
+
+Test(search, hit_fields)
+{
+    usj_results *r = run("\"Section 232\"", 10, 0, 0);
+    cr_assert_eq(r->total, 4);
+    cr_assert_eq(r->nhits, 4);
+    cr_assert_not_null(r->root);
+    for (size_t i = 0; i < r->nhits; i++) {
+        const usj_hit *h = &r->hits[i];
+        cr_assert_str_eq(h->path, S4);
+        cr_assert_gt(h->score, 0);
+        if (i)
+            cr_assert(h->score <= r->hits[i - 1].score);
+        cr_assert_geq(h->nspans, 1);
+        for (size_t k = 0; k < h->nspans; k++) {
+            cr_assert_eq(h->spans[k].kind, USJ_SPAN_PHRASE);
+            cr_assert_eq(strncasecmp(h->text + h->spans[k].start,
+                                     "Section 232", 11), 0);
+            cr_assert_eq(h->spans[k].end - h->spans[k].start, 11);
+            if (k)
+                cr_assert_geq(h->spans[k].start, h->spans[k - 1].end);
+        }
+        cr_assert_eq(h->line, h->para_line);
+        cr_assert_eq(h->column, h->spans[0].start + 1);
+        cr_assert_eq(strlen(h->text), h->text_len);
+        cr_assert_null(h->explain);
+    }
+    usj_results_free(r);
+    /* a number span covers the whole amount */
+    r = run("$1t..", 10, 0, 0);
+    cr_assert_eq(r->nhits, 6);
+    for (size_t i = 0; i < r->nhits; i++) {
+        const usj_hit *h = &r->hits[i];
+        cr_assert_eq(h->spans[0].kind, USJ_SPAN_NUMBER);
+        cr_assert_eq(h->text[h->spans[0].start], '$', "%s", h->text);
+        cr_assert_eq(h->score, 0);
+    }
+    /* ranges do not score: corpus order */
+    for (size_t i = 1; i < r->nhits; i++)
+        cr_assert_lt(r->hits[i - 1].doc, r->hits[i].doc);
+    usj_results_free(r);
+}
+
+Test(search, paging_count_explain)
+{
+    usj_results *all = run("japan", 50, 0, 0);
+    cr_assert_gt(all->nhits, 8);
+    usj_results *page = run("japan", 3, 2, 0);
+    cr_assert_eq(page->nhits, 3);
+    cr_assert_eq(page->total, all->total);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_eq(page->hits[i].doc, all->hits[i + 2].doc);
+    usj_results_free(page);
+    page = run("japan", 10, (uint32_t)all->total, 0);
+    cr_assert_eq(page->nhits, 0);
+    cr_assert_eq(page->total, all->total);
+    usj_results_free(page);
+    usj_results_free(all);
+    usj_results *e = run("japan \"Section 232\" semicond*", 2, 0, 1);
+    cr_assert_gt(e->nhits, 0);
+    cr_assert_not_null(e->hits[0].explain);
+    cr_assert_not_null(strstr(e->hits[0].explain, "term \"japan\""));
+    cr_assert_not_null(strstr(e->hits[0].explain, "phrase \"section 232\""));
+    cr_assert_not_null(strstr(e->hits[0].explain, "idf"));
+    usj_results_free(e);
+    /* limits */
+    usj_query *p = NULL;
+    cr_assert_eq(usj_query_parse(&p, "japan", 5, an), 0);
+    usj_search_opts o = {USJ_MAX_RESULTS, 1, 0, 0};
+    usj_results *r = NULL;
+    cr_assert_eq(usj_search(&r, idx, p, &o), USJ_ELIMIT);
+    cr_assert_null(r);
+    usj_query_free(p);
+}
+
+Test(search, scores_are_bm25_order)
+{
+    usj_results *r = run("tariff", 1000, 0, 0);
+    cr_assert_gt(r->nhits, 3);
+    cr_assert_eq(r->total, r->nhits);
+    for (size_t i = 1; i < r->nhits; i++) {
+        const usj_hit *a = &r->hits[i - 1], *b = &r->hits[i];
+        cr_assert(a->score > b->score || (a->score == b->score && a->doc < b->doc));
+    }
+    /* the top 3 of a limit-3 run are the first 3 of the full ranking */
+    usj_results *t = run("tariff", 3, 0, 0);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(t->hits[i].doc, r->hits[i].doc);
+        cr_assert_float_eq(t->hits[i].score, r->hits[i].score, 1e-12);
+    }
+    usj_results_free(t);
+    usj_results_free(r);
+}
