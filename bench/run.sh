@@ -1,0 +1,401 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: builds the corpora (kdocs, synth) and the query
+# sets, indexes each corpus with usjindex, Xapian and SQLite FTS5, runs the
+# same queries on the three, times `usjsearch` against `rg` as whole
+# processes, and prints markdown tables (also in bench/out/results.md).
+# Then runs bench/daemon.sh (the daemon load benchmark) if it exists.
+# See bench/README.md for what is measured and how.
+#
+# Environment (all optional):
+#   BENCH_CORPORA="kdocs synth"  corpora to run
+#   BENCH_QUICK=1                small fast run: kdocs only, 20 queries per
+#                                type, 1 timed pass, synth (if asked) 40 MB
+#   BENCH_ENGINES="usj xapian fts5"
+#   BENCH_SYNTH_MB=400           synth size in MB (10^6 bytes)
+#   BENCH_QUERIES=112            queries per type (9 types)
+#   BENCH_REPS=3                 timed passes (a query's time is its median)
+#   BENCH_MEMORY=256M            usjindex --memory
+#   BENCH_XAPIAN_MAX_S=600       skip Xapian on a corpus whose estimated
+#                                indexing time (from its kdocs rate) is above
+#   BENCH_REBUILD=1              ignore cached corpora and indexes
+#   BENCH_DATA=bench/data BENCH_OUT=bench/out
+#   BUILD, BIN, SEED_INDEX       as for make (where libusj and programs are)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+bash scripts/deps.sh bench
+
+BUILD=${BUILD:-build}
+BIN=${BIN:-bin}
+SEED_INDEX=${SEED_INDEX:-.usjsearch.idx}
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+  CORPORA=${BENCH_CORPORA:-kdocs}
+  PER_TYPE=${BENCH_QUERIES:-20}
+  REPS=${BENCH_REPS:-1}
+  SYNTH_MB=${BENCH_SYNTH_MB:-40}
+else
+  CORPORA=${BENCH_CORPORA:-kdocs synth}
+  PER_TYPE=${BENCH_QUERIES:-112}
+  REPS=${BENCH_REPS:-3}
+  SYNTH_MB=${BENCH_SYNTH_MB:-400}
+fi
+ENGINES=${BENCH_ENGINES:-usj xapian fts5}
+MEMORY=${BENCH_MEMORY:-256M}
+XAPIAN_MAX_S=${BENCH_XAPIAN_MAX_S:-600}
+REBUILD=${BENCH_REBUILD:-0}
+DATA=${BENCH_DATA:-bench/data}
+OUT=${BENCH_OUT:-bench/out}
+case $DATA in /*) ;; *) DATA=$ROOT/$DATA ;; esac
+case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac
+case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+case $SEED_INDEX in /*) ;; *) SEED_INDEX=$ROOT/$SEED_INDEX ;; esac
+TOOLS=$BUILD/rel/bench
+case $TOOLS in /*) ;; *) TOOLS=$ROOT/$TOOLS ;; esac
+mkdir -p "$DATA" "$OUT" "$TOOLS"
+export LC_ALL=C
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+have_engine() { case " $ENGINES " in *" $1 "*) return 0 ;; esac; return 1; }
+hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+# stamp_ok DIR STAMP: the cached thing in DIR was built from STAMP
+stamp_ok() { [ "$REBUILD" != 1 ] && [ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]; }
+kv() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
+
+# ---- tools -------------------------------------------------------------------
+CFLAGS_B=(-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude -Ilib)
+build_tool() {   # name, fallback command...
+  local name=$1; shift
+  if make -s BUILD="$BUILD" BIN="$BIN" SEED_INDEX="$SEED_INDEX" "$BUILD/rel/bench/$name" \
+       >"$OUT/make-$name.log" 2>&1; then
+    return 0
+  fi
+  if [ $# -gt 0 ]; then "$@" 2>>"$OUT/make-$name.log" && return 0; fi
+  log "cannot build $name (see $OUT/make-$name.log)"
+  return 1
+}
+log "building tools in $TOOLS"
+build_tool synth gcc "${CFLAGS_B[@]}" -o "$TOOLS/synth" bench/synth.c
+build_tool queries gcc "${CFLAGS_B[@]}" -o "$TOOLS/queries" bench/queries.c -lstemmer
+HAVE_USJQ=0
+if have_engine usj && build_tool bench_query; then HAVE_USJQ=1; fi
+if have_engine fts5; then
+  gcc "${CFLAGS_B[@]}" -o "$TOOLS/peer_fts5" bench/peer_fts5.c -lsqlite3
+fi
+if have_engine xapian; then
+  g++ -std=c++17 -O2 -g -Wall -Wextra -Werror -o "$TOOLS/peer_xapian" bench/peer_xapian.cc -lxapian
+fi
+HAVE_USJINDEX=0; [ -x "$BIN/usjindex" ] && have_engine usj && HAVE_USJINDEX=1
+HAVE_USJSEARCH=0; [ -x "$BIN/usjsearch" ] && HAVE_USJSEARCH=1
+
+# ---- corpora -----------------------------------------------------------------
+KDOCS=$DATA/kdocs
+kstamp="corpus.sh $(hash_of bench/corpus.sh) $(dpkg-query -W -f='${Version}' linux-doc-6.1 2>/dev/null || echo ?)"
+if ! stamp_ok "$KDOCS" "$kstamp"; then
+  log "building kdocs from linux-doc-6.1"
+  rm -rf "$KDOCS"
+  bash bench/corpus.sh "$KDOCS" 8
+  echo "$kstamp" > "$KDOCS/.stamp"
+fi
+corpus_dir() {
+  case $1 in
+    kdocs) echo "$KDOCS" ;;
+    synth) if [ "$SYNTH_MB" = 400 ]; then echo "$DATA/synth"; else echo "$DATA/synth-${SYNTH_MB}m"; fi ;;
+    *) echo "unknown corpus $1" >&2; return 1 ;;
+  esac
+}
+for c in $CORPORA; do
+  [ "$c" = synth ] || continue
+  SYN=$(corpus_dir synth)
+  sstamp="synth $(hash_of bench/synth.c) $SYNTH_MB $kstamp"
+  if ! stamp_ok "$SYN" "$sstamp"; then
+    log "generating synth ($SYNTH_MB MB)"
+    rm -rf "$SYN"; mkdir -p "$SYN"
+    "$TOOLS/synth" "$KDOCS" "$SYN" "$SYNTH_MB" 16
+    echo "$sstamp" > "$SYN/.stamp"
+  fi
+done
+corpus_stamp() { cat "$(corpus_dir "$1")/.stamp"; }
+corpus_bytes() { cat "$(corpus_dir "$1")"/*.txt | wc -c; }
+
+# ---- query sets ----------------------------------------------------------------
+for c in $CORPORA; do
+  Q=$DATA/queries/$c
+  qstamp="queries $(hash_of bench/queries.c) $PER_TYPE $(corpus_stamp "$c")"
+  if ! stamp_ok "$Q" "$qstamp"; then
+    log "generating queries for $c"
+    rm -rf "$Q"; mkdir -p "$Q"
+    "$TOOLS/queries" "$(corpus_dir "$c")" "$Q" "$PER_TYPE" 2>"$OUT/queries-$c.log"
+    echo "$qstamp" > "$Q/.stamp"
+  fi
+done
+
+# ---- indexing ------------------------------------------------------------------
+# Each engine's index lives in $DATA/idx/CORPUS/ENGINE/ with the measurement
+# of its build (time.txt: wall/rss/user/sys; out.txt: the program's output).
+TIMEF=$'wall %e\nrss_kb %M\nuser %U\nsys %S'
+idx_path() {
+  case $2 in
+    usj) echo "$DATA/idx/$1/usj/index.usj" ;;
+    fts5) echo "$DATA/idx/$1/fts5/index.db" ;;
+    xapian) echo "$DATA/idx/$1/xapian/db" ;;
+  esac
+}
+index_bytes() {
+  local p; p=$(idx_path "$1" "$2")
+  if [ -d "$p" ]; then du -sb "$p" | cut -f1; elif [ -f "$p" ]; then stat -c %s "$p"; else echo 0; fi
+}
+build_index() {   # corpus engine
+  local c=$1 e=$2 d=$DATA/idx/$1/$2 cd stamp
+  cd=$(corpus_dir "$c")
+  case $e in
+    usj) stamp="usj $(hash_of "$BIN/usjindex") $MEMORY" ;;
+    fts5) stamp="fts5 $(hash_of bench/peer_fts5.c) $(sqlite3 --version | cut -d' ' -f1)" ;;
+    xapian) stamp="xapian $(hash_of bench/peer_xapian.cc) $(xapian-config --version 2>/dev/null | awk '{print $NF}')" ;;
+  esac
+  stamp="$stamp | $(corpus_stamp "$c")"
+  if stamp_ok "$d" "$stamp"; then log "$c/$e: cached index"; return 0; fi
+  rm -rf "$d"; mkdir -p "$d"
+  log "$c/$e: indexing $(( $(corpus_bytes "$c") / 1000000 )) MB"
+  local rc=0
+  case $e in
+    usj) /usr/bin/time -f "$TIMEF" -o "$d/time.txt" \
+           "$BIN/usjindex" -o "$(idx_path "$c" usj)" --memory "$MEMORY" "$cd" \
+           >"$d/out.txt" 2>"$d/err.txt" || rc=$?
+         if [ $rc = 0 ]; then
+           "$BIN/usjindex" --stats "$(idx_path "$c" usj)" >"$d/stats.txt" 2>&1 || true
+           [ "$HAVE_USJQ" = 1 ] && "$TOOLS/bench_query" stats "$(idx_path "$c" usj)" >"$d/sections.txt" 2>&1 || true
+         fi ;;
+    fts5) /usr/bin/time -f "$TIMEF" -o "$d/time.txt" \
+           "$TOOLS/peer_fts5" index "$(idx_path "$c" fts5)" "$cd" >"$d/out.txt" 2>"$d/err.txt" || rc=$? ;;
+    xapian) /usr/bin/time -f "$TIMEF" -o "$d/time.txt" \
+           "$TOOLS/peer_xapian" index "$(idx_path "$c" xapian)" "$cd" >"$d/out.txt" 2>"$d/err.txt" || rc=$? ;;
+  esac
+  if [ $rc != 0 ]; then
+    log "$c/$e: indexing FAILED (exit $rc): $(tail -n 3 "$d/err.txt" | tr '\n' ' ')"
+    touch "$d/failed"
+    return 0
+  fi
+  echo "$stamp" > "$d/.stamp"
+  log "$c/$e: $(kv "$d/time.txt" wall) s, $(( $(index_bytes "$c" "$e") / 1000000 )) MB"
+}
+for c in $CORPORA; do
+  for e in $ENGINES; do
+    case $e in
+      usj) [ "$HAVE_USJINDEX" = 1 ] || { log "$c/usj: no $BIN/usjindex yet, skipped"; continue; } ;;
+      xapian)
+        # Estimate from the kdocs build when there is one; skip if too long.
+        if [ "$c" != kdocs ] && [ -f "$DATA/idx/kdocs/xapian/time.txt" ]; then
+          kw=$(kv "$DATA/idx/kdocs/xapian/time.txt" wall)
+          est=$(awk -v w="$kw" -v kb="$(corpus_bytes kdocs)" -v cb="$(corpus_bytes "$c")" 'BEGIN{printf "%d", w*cb/kb}')
+          if [ "$est" -gt "$XAPIAN_MAX_S" ] && ! stamp_ok "$DATA/idx/$c/xapian" "$(cat "$DATA/idx/$c/xapian/.stamp" 2>/dev/null)"; then
+            log "$c/xapian: estimated ${est}s > BENCH_XAPIAN_MAX_S=$XAPIAN_MAX_S, skipped"
+            mkdir -p "$DATA/idx/$c/xapian"; echo "$est" > "$DATA/idx/$c/xapian/skipped"
+            continue
+          fi
+        fi ;;
+    esac
+    build_index "$c" "$e"
+  done
+done
+
+# ---- queries -------------------------------------------------------------------
+for c in $CORPORA; do
+  mkdir -p "$OUT/$c"
+  for e in $ENGINES; do
+    rm -f "$OUT/$c/$e.tsv" "$OUT/$c/$e.counts"
+    p=$(idx_path "$c" "$e")
+    [ -e "$p" ] && [ -f "$DATA/idx/$c/$e/.stamp" ] || continue
+    case $e in
+      usj) [ "$HAVE_USJQ" = 1 ] || { log "$c/usj: no bench_query (query engine missing?), skipped"; continue; }
+           prog=("$TOOLS/bench_query") ;;
+      fts5) prog=("$TOOLS/peer_fts5") ;;
+      xapian) prog=("$TOOLS/peer_xapian") ;;
+    esac
+    log "$c/$e: running $(cat "$DATA/queries/$c"/*.txt | wc -l) queries x (1 warm-up + $REPS) x 2 modes"
+    if ! "${prog[@]}" query "$p" "$DATA/queries/$c" "$REPS" "$OUT/$c/$e.counts" \
+         >"$OUT/$c/$e.tsv.tmp" 2>"$OUT/$c/$e.err"; then
+      log "$c/$e: queries FAILED: $(tail -n 3 "$OUT/$c/$e.err" | tr '\n' ' ')"
+      rm -f "$OUT/$c/$e.tsv.tmp" "$OUT/$c/$e.counts"
+      continue
+    fi
+    mv "$OUT/$c/$e.tsv.tmp" "$OUT/$c/$e.tsv"
+  done
+done
+
+# ---- whole process: usjsearch vs rg ----------------------------------------------
+# hyperfine, warm (3 warm-up runs), output discarded; -i because both exit 1
+# when nothing matches.
+PQ="Section 232"
+run_hf() {   # name, usj index, corpus dir
+  local name=$1 idx=$2 dir=$3
+  rm -f "$OUT/hf-$name.csv"
+  [ "$HAVE_USJSEARCH" = 1 ] && [ -f "$idx" ] || { log "hyperfine $name: no usjsearch or index, skipped"; return 0; }
+  log "hyperfine $name"
+  hyperfine -N -i -w 3 -m 10 --export-csv "$OUT/hf-$name.csv" \
+    -n usjsearch "$BIN/usjsearch --no-server --index $idx '$PQ'" \
+    -n rg "rg '$PQ' $dir" >"$OUT/hf-$name.txt" 2>&1 \
+    || log "hyperfine $name failed: $(tail -n 2 "$OUT/hf-$name.txt" | tr '\n' ' ')"
+}
+if [ -f "$SEED_INDEX" ]; then run_hf seeds "$SEED_INDEX" "$ROOT/seeds"; else log "no seed index $SEED_INDEX"; fi
+for c in $CORPORA; do
+  [ "$c" = kdocs ] && continue
+  run_hf "$c" "$(idx_path "$c" usj)" "$(corpus_dir "$c")"
+done
+
+# ---- report --------------------------------------------------------------------
+R=$OUT/results.md
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+{
+echo "# usjsearch benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+echo "Machine: $(lscpu 2>/dev/null | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'),"\
+     "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) RAM,"\
+     "Linux $(uname -r). Xapian $(xapian-config --version 2>/dev/null | awk '{print $NF}'),"\
+     "SQLite $(sqlite3 --version | cut -d' ' -f1), $(rg --version | head -n1)."
+echo "Queries: $PER_TYPE per type, 1 warm-up + $REPS timed passes (median per query), in-process, warm."
+[ "$QUICK" = 1 ] && echo "**BENCH_QUICK=1: a small run, not the reference figures.**"
+echo
+
+echo "## Indexing (single process; input in page cache)"
+echo
+echo "| corpus | engine | input MB | paragraphs | time s | MB/s | CPU s | peak RSS MB | index MB | index / input |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+for c in $CORPORA; do
+  in=$(corpus_bytes "$c")
+  for e in $ENGINES; do
+    d=$DATA/idx/$c/$e
+    if [ -f "$d/skipped" ]; then
+      echo "| $c | $e | $(mb "$in") | | skipped (est. $(cat "$d/skipped") s) | | | | | |"; continue; fi
+    [ -f "$d/.stamp" ] || { echo "| $c | $e | $(mb "$in") | | n/a | | | | | |"; continue; }
+    w=$(kv "$d/time.txt" wall); rss=$(kv "$d/time.txt" rss_kb)
+    cpu=$(awk -v u="$(kv "$d/time.txt" user)" -v s="$(kv "$d/time.txt" sys)" 'BEGIN{printf "%.1f", u+s}')
+    ib=$(index_bytes "$c" "$e")
+    docs=$(kv "$d/out.txt" docs); [ -n "$docs" ] || docs=$(kv "$d/sections.txt" docs)
+    awk -v c="$c" -v e="$e" -v inb="$in" -v w="$w" -v rss="$rss" -v ib="$ib" -v docs="$docs" -v cpu="$cpu" \
+      'BEGIN { printf "| %s | %s | %.1f | %s | %.2f | %.2f | %s | %.0f | %.1f | %.3f |\n",
+               c, e, inb/1e6, docs, w, inb/1e6/w, cpu, rss/1024, ib/1e6, ib/inb }'
+  done
+done
+echo
+
+echo "### Index targets"
+echo
+echo "| corpus | figure | usjsearch | reference | ratio | target | met |"
+echo "|---|---|---:|---:|---:|---|---|"
+for c in $CORPORA; do
+  in=$(corpus_bytes "$c"); du=$DATA/idx/$c/usj; df=$DATA/idx/$c/fts5
+  [ -f "$du/.stamp" ] || { echo "| $c | (no usjsearch index) | | | | | |"; continue; }
+  uw=$(kv "$du/time.txt" wall); ub=$(index_bytes "$c" usj)
+  if [ -f "$df/.stamp" ]; then
+    fw=$(kv "$df/time.txt" wall); fb=$(index_bytes "$c" fts5)
+    awk -v c="$c" -v inb="$in" -v uw="$uw" -v fw="$fw" 'BEGIN {
+      u = inb/1e6/uw; f = inb/1e6/fw; r = u/f
+      printf "| %s | indexing MB/s vs FTS5 | %.2f | %.2f | %.2fx | >= 2x | %s |\n", c, u, f, r, r >= 2 ? "yes" : "**no**" }'
+    # postings + positions + dictionary, from the section table
+    ppd=$(awk 'tolower($1) ~ /^section_(postings|positions|dict|dictionary|terms|docs|freqs|skips?)$/ { s += $2 } END { print s + 0 }' "$du/sections.txt" 2>/dev/null)
+    secs=$(awk 'tolower($1) ~ /^section_(postings|positions|dict|dictionary|terms|docs|freqs|skips?)$/ { sub(/^section_/, "", $1); printf "%s%s", n++ ? "+" : "", $1 }' "$du/sections.txt" 2>/dev/null)
+    if [ "${ppd:-0}" -gt 0 ]; then
+      awk -v c="$c" -v p="$ppd" -v f="$fb" -v s="$secs" 'BEGIN {
+        printf "| %s | %s MB vs FTS5 index MB | %.2f | %.2f | %.2fx | < 1x | %s |\n", c, s, p/1e6, f/1e6, p/f, p < f ? "yes" : "**no**" }'
+    else
+      echo "| $c | postings+positions+dict vs FTS5 | (section sizes unavailable) | $(mb "$fb") | | < 1x | |"
+    fi
+  fi
+  awk -v c="$c" -v b="$ub" -v inb="$in" 'BEGIN {
+    printf "| %s | whole index MB vs input MB | %.2f | %.2f | %.3fx | <= 0.75x | %s |\n", c, b/1e6, inb/1e6, b/inb, b/inb <= 0.75 ? "yes" : "**no**" }'
+  if [ -f "$du/sections.txt" ]; then
+    echo "| $c | sections: $(awk '$1 ~ /^section_/ { sub(/^section_/, "", $1); printf "%s%s %.2f MB", n++ ? ", " : "", $1, $2/1e6 }' "$du/sections.txt") | | | | | |"
+  fi
+done
+echo
+
+for c in $CORPORA; do
+  for mode in top10 count; do
+    [ "$mode" = top10 ] && M="TOP-10" || M="COUNT"
+    echo "## Query latency, $c, $M (us: median / p99)"
+    echo
+    names=()
+    for e in usj xapian fts5; do have_engine "$e" && names+=("$e"); done
+    for e in "${names[@]}"; do
+      if [ -f "$OUT/$c/$e.tsv" ]; then awk -v e="$e" '{ print e "\t" $0 }' "$OUT/$c/$e.tsv"; fi
+    done | awk -v mode="$mode" -v names="${names[*]}" -F'\t' '
+      BEGIN { ne = split(names, nm, " "); for (i = 1; i <= ne; i++) idx[nm[i]] = i }
+      { fi = idx[$1]; $0 = substr($0, length($1) + 2) }
+      $2 == mode { med[fi, $1] = $4; p99[fi, $1] = $5; if (!(($1) in seen)) { seen[$1] = 1; order[++nt] = $1 } }
+      END {
+        hdr = "| type |"; sep = "|---|"
+        for (i = 1; i <= ne; i++) { hdr = hdr " " nm[i] " med | " nm[i] " p99 |"; sep = sep "---:|---:|" }
+        hdr = hdr " speed-up vs faster peer (>= 3x) | usj p99/med (<= 10x) |"; sep = sep "---:|---:|"
+        print hdr; print sep
+        for (t = 1; t <= nt; t++) {
+          ty = order[t]; line = "| " ty " |"; best = 0
+          for (i = 1; i <= ne; i++) {
+            if ((i, ty) in med) { line = line sprintf(" %.1f | %.1f |", med[i, ty], p99[i, ty]) } else line = line " n/a | n/a |"
+            if (nm[i] != "usj" && (i, ty) in med && (best == 0 || med[i, ty] < best)) best = med[i, ty]
+            if (nm[i] == "usj" && (i, ty) in med) { u = med[i, ty]; up = p99[i, ty] } 
+          }
+          ui = 0; for (i = 1; i <= ne; i++) if (nm[i] == "usj" && (i, ty) in med) ui = i
+          if (ui && best > 0 && u > 0) line = line sprintf(" %.1fx%s |", best / u, best / u >= 3 ? "" : " (miss)"); else line = line " n/a |"
+          if (ui && u > 0) line = line sprintf(" %.1fx%s |", up / u, up / u <= 10 ? "" : " (miss)"); else line = line " n/a |"
+          print line
+          for (i = 1; i <= ne; i++) if ((i, ty) in med && med[i, ty] > 0) { lg[i] += log(med[i, ty]); ng[i]++ }
+        }
+        line = "| **geomean** |"
+        for (i = 1; i <= ne; i++) {
+          g[i] = ng[i] ? exp(lg[i] / ng[i]) : 0
+          line = line (ng[i] ? sprintf(" %.1f | |", g[i]) : " n/a | |")
+          if (nm[i] == "xapian") xi = i; if (nm[i] == "usj") ui = i
+        }
+        if (xi && ui && g[ui] > 0 && ng[ui] == ng[xi]) line = line sprintf(" vs Xapian: %.1fx (>= 10x)%s | |", g[xi] / g[ui], g[xi] / g[ui] >= 10 ? "" : " (miss)")
+        else line = line " | |"
+        print line
+      }'
+    echo
+  done
+  echo "### Result-count agreement, $c (queries with the same exact COUNT)"
+  echo
+  echo "exact / within 5%; the engines tokenize and stem differently (Snowball vs Porter; Xapian keeps \"_\" inside words), so some difference is expected."
+  echo
+  echo "| type | usj = xapian | usj = fts5 | xapian = fts5 |"
+  echo "|---|---:|---:|---:|"
+  for e in usj xapian fts5; do
+    if [ -f "$OUT/$c/$e.counts" ]; then awk -v e="$e" '{ print e "\t" $0 }' "$OUT/$c/$e.counts"; fi
+  done | awk -F'\t' '
+    { v[$1, $2, $3] = $4; has[$1] = 1; if (!(($2) in seen)) { seen[$2] = 1; order[++nt] = $2 }; if ($3 + 1 > nq[$2]) nq[$2] = $3 + 1 }
+    function cmp(a, b, ty,   q, eq, near, x, y) {
+      if (!(a in has) || !(b in has)) return "n/a"
+      for (q = 0; q < nq[ty]; q++) { x = v[a, ty, q]; y = v[b, ty, q]
+        if (x == y) eq++; if (x == y || (x > 0 && y > 0 && (x > y ? x / y : y / x) <= 1.05)) near++ }
+      return sprintf("%d%% / %d%%", 100 * eq / nq[ty], 100 * near / nq[ty]) }
+    END { for (t = 1; t <= nt; t++) { ty = order[t]; printf "| %s | %s | %s | %s |\n", ty, cmp("usj", "xapian", ty), cmp("usj", "fts5", ty), cmp("xapian", "fts5", ty) } }'
+
+  echo
+done
+
+echo "## Whole process: \`usjsearch \"$PQ\"\` vs \`rg \"$PQ\"\` (hyperfine, warm, ms)"
+echo
+echo "| corpus | usjsearch mean | rg mean | rg / usjsearch | target | met |"
+echo "|---|---:|---:|---:|---|---|"
+for name in seeds $CORPORA; do
+  [ "$name" = kdocs ] && continue
+  f=$OUT/hf-$name.csv
+  [ -f "$f" ] || { echo "| $name | n/a | n/a | | | |"; continue; }
+  [ "$name" = seeds ] && tgt=">= 1x" || tgt=">= 100x"
+  awk -F, -v name="$name" -v tgt="$tgt" 'NR > 1 { m[$1] = $2 * 1000 } END {
+    r = m["rg"] / m["usjsearch"]; need = (name == "seeds") ? 1 : 100
+    printf "| %s | %.2f | %.2f | %.1fx | %s | %s |\n", name, m["usjsearch"], m["rg"], r, tgt, r >= need ? "yes" : "**no**" }' "$f"
+done
+echo
+} > "$R.tmp"
+mv "$R.tmp" "$R"
+cat "$R"
+
+# ---- daemon load benchmark (owned by the daemon work) -----------------------------
+if [ -f bench/daemon.sh ]; then
+  export BENCH_DATA=$DATA BENCH_OUT=$OUT BENCH_BIN=$BIN BENCH_BUILD=$BUILD BENCH_QUICK=$QUICK
+  export BENCH_SEED_INDEX=$SEED_INDEX BENCH_KDOCS_DIR=$KDOCS BENCH_KDOCS_INDEX=$(idx_path kdocs usj)
+  log "running bench/daemon.sh"
+  bash bench/daemon.sh
+fi
