@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/usj-compl.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# shellcheck source=../../editor/completion/usjsearch.bash
+# shellcheck source-path=SCRIPTDIR/../.. source=editor/completion/usjsearch.bash
 source "$root/editor/completion/usjsearch.bash"
 complete -p usjsearch usjindex usjsearchd >/dev/null || fail "not registered"
 

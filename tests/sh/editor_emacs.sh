@@ -4,6 +4,7 @@
 # then runs the checks of editor_test.el (hits buffer, highlighting,
 # next-error at the match, g, errors) on a copy of the seeds, and the main
 # search again through a running usjsearchd.
+# shellcheck source-path=SCRIPTDIR source=editor_common.bash
 source "$(dirname "$0")/editor_common.bash"
 need emacs
 

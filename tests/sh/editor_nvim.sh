@@ -3,6 +3,7 @@
 # headless: :Usj / :LUsj on a copy of the seeds, quickfix and location list
 # entries (file, line, byte column), highlighting, errors, :help; then the
 # same search through a running usjsearchd. Checks in editor_test.vim.
+# shellcheck source-path=SCRIPTDIR source=editor_common.bash
 source "$(dirname "$0")/editor_common.bash"
 need nvim
 run_vim_suite nvim full "--no-server"

@@ -4,6 +4,7 @@
 # recipe's reload and preview commands the way fzf would (fields
 # substituted, through sh -c): the reload gives the client's --vimgrep hits
 # of "Section 232", the preview prints the paragraph of each hit.
+# shellcheck source-path=SCRIPTDIR source=editor_common.bash
 source "$(dirname "$0")/editor_common.bash"
 
 block=$(awk '/<!-- usjf:/ { on = 1; next } on && /^```sh/ { inb = 1; next }
@@ -25,7 +26,7 @@ subst() {
   cmd=${cmd//\{q\}/$(q "$query")}; cmd=${cmd//\{1\}/$(q "$f1")}; cmd=${cmd//\{2\}/$(q "$f2")}
   printf '%s' "$cmd"
 }
-reload= preview= disabled=
+reload='' preview='' disabled=''
 for ((i = 0; i < ${#fzf_args[@]}; i++)); do
   a=${fzf_args[i]}
   case $a in

@@ -15,8 +15,10 @@ dest="$tmp/dest"; prefix=/opt/usj
 export HOME="$tmp/home"; mkdir "$HOME"
 
 # The Makefile's targets call the script with exactly these variables.
+# shellcheck disable=SC2016
 grep -q 'PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" bash scripts/install.sh install' "$root/Makefile" \
   || fail "Makefile install target does not run scripts/install.sh"
+# shellcheck disable=SC2016
 grep -q 'PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" bash scripts/install.sh uninstall' "$root/Makefile" \
   || fail "Makefile uninstall target does not run scripts/install.sh"
 
@@ -58,7 +60,7 @@ if command -v vim >/dev/null; then
         -c "set packpath=$p/share/vim/vimfiles" -c 'packloadall' \
         -c 'call writefile([exists(":Usj"), exists(":LUsj")], "/dev/stdout")' \
         -c 'qall!' </dev/null) || fail "vim with the installed package"
-  [ "$(echo $out)" = "2 2" ] || fail "installed package does not define :Usj/:LUsj: $out"
+  [ "$(tr "\n" " " <<<"$out")" = "2 2 " ] || fail "installed package does not define :Usj/:LUsj: $out"
 fi
 # The installed Emacs file loads from site-lisp.
 if command -v emacs >/dev/null; then
