@@ -91,3 +91,20 @@ run_vim_suite() {
   [ "$rc" -eq 0 ] || fail "$editor ($phase) exited with $rc"
   [ "$(cat "$out")" = "checks done" ] || fail "$editor ($phase) checks failed"
 }
+
+# check_packadd vim|nvim — editor/vim works as an optional package.
+check_packadd() {
+  local editor=$1 out="$tmp/packadd-$1.out"
+  mkdir -p "$tmp/pp/pack/usj/opt"
+  ln -sfn "$root/editor/vim" "$tmp/pp/pack/usj/opt/usjsearch"
+  local cmds=(-c "set packpath=$tmp/pp" -c 'packadd usjsearch'
+              -c "call writefile([exists(':Usj'), exists(':LUsj'), exists('*usjsearch#search')], '$out')"
+              -c 'qall!')
+  rm -f "$out"
+  case $editor in
+    vim)  timeout 60 vim -Nu NONE -i NONE -n -es "${cmds[@]}" </dev/null || true ;;
+    nvim) timeout 60 nvim --headless -u NONE -i NONE -n "${cmds[@]}" </dev/null || true ;;
+  esac
+  [ "$(tr '\n' ' ' <"$out" 2>/dev/null)" = "2 2 0 " ] || fail "$editor: packadd usjsearch: $(cat "$out" 2>/dev/null)"
+  echo "[$editor] packadd usjsearch: ok"
+}

@@ -6,6 +6,7 @@
 # shellcheck source-path=SCRIPTDIR source=editor_common.bash
 source "$(dirname "$0")/editor_common.bash"
 need nvim
+check_packadd nvim
 run_vim_suite nvim full "--no-server"
 if start_daemon; then
   run_vim_suite nvim daemon "--server unix:$sock"

@@ -6,6 +6,7 @@
 # shellcheck source-path=SCRIPTDIR source=editor_common.bash
 source "$(dirname "$0")/editor_common.bash"
 need vim
+check_packadd vim
 run_vim_suite vim full "--no-server"
 if start_daemon; then
   run_vim_suite vim daemon "--server unix:$sock"
