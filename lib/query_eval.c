@@ -1197,7 +1197,8 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
                            timeout);
         goto done;
     }
-    qsort(h.e, h.n, sizeof *h.e, ent_cmp);
+    if (h.n > 1)
+        qsort(h.e, h.n, sizeof *h.e, ent_cmp);
     if (h.n > o.offset) {
         size_t n = h.n - o.offset;
         if (!(r->hits = calloc(n, sizeof *r->hits))) {
