@@ -22,14 +22,14 @@ static unsigned width_of(const uint32_t *in, size_t n)
     return m ? 32u - (unsigned)__builtin_clz(m) : 0u;
 }
 
-static uint8_t *pack128(const uint32_t *in, unsigned b, uint8_t *o)
+/* Pack n values of width b: ceil(n * b / 8) bytes, LSB-first. */
+static uint8_t *pack(const uint32_t *in, size_t n, unsigned b, uint8_t *o)
 {
-    *o++ = (uint8_t)b;
     if (b == 0)
         return o;
     uint64_t acc = 0;
     unsigned bits = 0;
-    for (unsigned i = 0; i < USJ_CODEC_BLOCK; i++) {
+    for (size_t i = 0; i < n; i++) {
         acc |= (uint64_t)in[i] << bits;
         bits += b;
         while (bits >= 8) {
@@ -38,40 +38,51 @@ static uint8_t *pack128(const uint32_t *in, unsigned b, uint8_t *o)
             bits -= 8;
         }
     }
-    return o;   /* 128 * b bits is a whole number of bytes */
+    if (bits)
+        *o++ = (uint8_t)acc;
+    return o;
+}
+
+static size_t packed_bytes(size_t n, unsigned b)
+{
+    return (n * b + 7) / 8;
 }
 
 size_t usj_codec_encode(const uint32_t *in, size_t n, uint8_t *out)
 {
     uint8_t *o = out;
     size_t i = 0;
-    for (; i + USJ_CODEC_BLOCK <= n; i += USJ_CODEC_BLOCK)
-        o = pack128(in + i, width_of(in + i, USJ_CODEC_BLOCK), o);
+    while (n - i >= USJ_CODEC_MINPACK) {
+        size_t k = n - i < USJ_CODEC_BLOCK ? n - i : USJ_CODEC_BLOCK;
+        unsigned b = width_of(in + i, k);
+        *o++ = (uint8_t)b;
+        o = pack(in + i, k, b, o);
+        i += k;
+    }
     for (; i < n; i++)
         o += usj_varint_put(o, in[i]);
     return (size_t)(o - out);
 }
 
-/* Unpack 128 values of width b from p, which has at least 16*b bytes. */
-static void unpack128(const uint8_t *p, const uint8_t *end, unsigned b,
-                      uint32_t *out)
+/* Unpack n values of width b from p (packed_bytes(n, b) bytes available). */
+static void unpack(const uint8_t *p, const uint8_t *end, size_t n, unsigned b,
+                   uint32_t *out)
 {
     if (b == 0) {
-        memset(out, 0, USJ_CODEC_BLOCK * sizeof *out);
+        memset(out, 0, n * sizeof *out);
         return;
     }
     const uint64_t mask = (UINT64_C(1) << b) - 1;
-    size_t need = 16u * b;
-    if ((size_t)(end - p) >= need + 8) {
+    if ((size_t)(end - p) >= packed_bytes(n, b) + 8) {
         /* fast path: one unaligned 64-bit load per value */
         uint64_t bit = 0;
-        for (unsigned i = 0; i < USJ_CODEC_BLOCK; i++, bit += b)
+        for (size_t i = 0; i < n; i++, bit += b)
             out[i] = (uint32_t)((load64(p + bit / 8) >> (bit % 8)) & mask);
         return;
     }
     uint64_t acc = 0;
     unsigned bits = 0;
-    for (unsigned i = 0; i < USJ_CODEC_BLOCK; i++) {
+    for (size_t i = 0; i < n; i++) {
         while (bits < b) {
             acc |= (uint64_t)*p++ << bits;
             bits += 8;
@@ -86,14 +97,17 @@ int usj_codec_decode(const uint8_t *p, const uint8_t *end, uint32_t *out,
                      size_t n, const uint8_t **next)
 {
     size_t i = 0;
-    for (; i + USJ_CODEC_BLOCK <= n; i += USJ_CODEC_BLOCK) {
+    while (n - i >= USJ_CODEC_MINPACK) {
+        size_t k = n - i < USJ_CODEC_BLOCK ? n - i : USJ_CODEC_BLOCK;
         if (p >= end)
             return -1;
         unsigned b = *p++;
-        if (b > 32 || (size_t)(end - p) < 16u * b)
+        size_t nb = packed_bytes(k, b);
+        if (b > 32 || (size_t)(end - p) < nb)
             return -1;
-        unpack128(p, end, b, out + i);
-        p += 16u * b;
+        unpack(p, end, k, b, out + i);
+        p += nb;
+        i += k;
     }
     for (; i < n; i++)
         if (usj_varint_get32(&p, end, &out[i]))

@@ -1,9 +1,11 @@
 /* lib/codec.h — the block integer codec used for postings: doc gaps, term
  * frequencies and position gaps. One interface:
  *
- *   groups of USJ_CODEC_BLOCK (128) values are bit-packed: one byte holding
- *   the bit width b (0..32), then 16*b bytes (128 values, b bits each,
- *   LSB-first); the remaining n % 128 values follow as LEB128 varints.
+ *   values are cut into groups of USJ_CODEC_BLOCK (128), the last group
+ *   holding the rest; a group of k >= USJ_CODEC_MINPACK (8) values is
+ *   bit-packed: one byte holding the bit width b (0..32), then
+ *   ceil(k*b/8) bytes (k values, b bits each, LSB-first); a last group of
+ *   fewer than 8 values is written as LEB128 varints (no width byte).
  *
  * The decoder takes (p, end), never reads past end, and returns -1 on
  * malformed input without setting a message: callers know which section and
@@ -15,12 +17,12 @@
 #include <stdint.h>
 
 #define USJ_CODEC_BLOCK 128u
+#define USJ_CODEC_MINPACK 8u
 
 /* Worst-case encoded size of n values. */
 static inline size_t usj_codec_bound(size_t n)
 {
-    return (n / USJ_CODEC_BLOCK) * (1 + 4 * USJ_CODEC_BLOCK) +
-           (n % USJ_CODEC_BLOCK) * 5;
+    return (n / USJ_CODEC_BLOCK + 1) * (1 + 4 * USJ_CODEC_BLOCK);
 }
 
 /* Encode in[0..n) into out (room for usj_codec_bound(n)); returns bytes. */

@@ -70,10 +70,8 @@ enum {
 /* TEXT: nblocks u32, pad u32, entries x (nblocks+1) {off u64, first_doc u32,
  * ulen u32}, compressed data. */
 #define USJ_TEXT_ENTRY       16u
-/* NUMBERS: per type {count u64, off u64} (64 bytes), then per type count
- * records of {value i64, doc u32} (12 bytes, unaligned). */
-#define USJ_NUM_HEADER       (16u * USJ_NUM_NTYPES)
-#define USJ_NUM_RECORD       12u
+/* NUMBERS: records per block of the delta-coded tables (see numidx.c). */
+#define USJ_NUM_BLOCK        64u
 
 /* ---- little-endian helpers (the format is little-endian everywhere) ---- */
 
@@ -149,8 +147,9 @@ struct usj_index {
     const uint8_t *text_data;
     uint64_t       text_len;
     /* numbers */
-    uint64_t       num_count[USJ_NUM_NTYPES];
-    const uint8_t *num_rec[USJ_NUM_NTYPES];
+    uint64_t       num_count[USJ_NUM_NTYPES], num_nblocks[USJ_NUM_NTYPES];
+    const uint8_t *num_index[USJ_NUM_NTYPES];
+    uint64_t       num_data_end[USJ_NUM_NTYPES];
 };
 
 /* Internal checks used by usj_index_check (reader.c); each returns 0 or

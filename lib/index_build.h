@@ -88,6 +88,23 @@ typedef struct usj_wnum {
 } usj_wnum;
 
 void usj_wnum_sort(usj_wnum *v, size_t n);
+
+/* Block encoder of the NUMBERS section; records must come sorted by
+ * (type, value, doc). */
+typedef struct usj_numw {
+    usj_spool *out;
+    uint64_t   start;                 /* section start in out */
+    int        type;                  /* current type, -1 before the first */
+    uint32_t   in_block;
+    int64_t    prev;
+    uint64_t   count[USJ_NUM_NTYPES], data_off[USJ_NUM_NTYPES], data_len[USJ_NUM_NTYPES];
+    usj_buf    index[USJ_NUM_NTYPES];
+} usj_numw;
+
+void usj_numw_init(usj_numw *n, usj_spool *out);
+int  usj_numw_add(usj_numw *n, const usj_wnum *r);
+int  usj_numw_finish(usj_numw *n);     /* block indexes and trailer */
+void usj_numw_free(usj_numw *n);
 int  usj_wnum_cmp(const usj_wnum *a, const usj_wnum *b);
 
 #endif

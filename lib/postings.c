@@ -404,8 +404,9 @@ int usj_postings_positions(usj_postings *p, const uint32_t **pos, uint32_t *n)
                                      p->blk);
             s = p->pbase + off;
         }
-        /* every position takes at least one bit: bound the allocation */
-        if (total > (uint64_t)(e - s) * 8 + USJ_CODEC_BLOCK)
+        /* a byte holds at most 128 values (a width-0 group): bound the
+         * allocation before trusting the tfs */
+        if (total > (uint64_t)(e - s) * USJ_CODEC_BLOCK + USJ_CODEC_MINPACK)
             return usj_error_set(USJ_ECORRUPT,
                                  "positions section: list shorter than its tfs");
         if (total > p->pos_cap) {

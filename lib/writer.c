@@ -968,61 +968,51 @@ static int write_files(usj_writer *w, outfile *o)
     return rc;
 }
 
+static int read_run_num(run_src *s, usj_wnum *n)
+{
+    uint8_t rec[13];
+    int rc = usj_rdr_read(&s->r, rec, sizeof rec);
+    if (!rc)
+        *n = (usj_wnum){(int64_t)usj_ld64(rec + 1), usj_ld32(rec + 9), rec[0]};
+    return rc;
+}
+
 static int write_numbers(usj_writer *w, outfile *o, run_src *src)
 {
-    uint64_t start = usj_spool_tell(&o->s), off = USJ_NUM_HEADER;
-    uint8_t h[USJ_NUM_HEADER];
-    for (int t = 0; t < USJ_NUM_NTYPES; t++) {
-        usj_st64(h + 16 * t, w->st.numbers[t]);
-        usj_st64(h + 16 * t + 8, off);
-        off += w->st.numbers[t] * USJ_NUM_RECORD;
-    }
-    int rc = usj_spool_write(&o->s, h, sizeof h);
-    if (rc)
-        return rc;
-    uint8_t rec[13];
+    usj_numw nw;
+    usj_numw_init(&nw, &o->s);
+    int rc = 0;
     if (w->nruns == 0) {
         usj_wnum_sort(w->nums, w->nnums);
-        for (size_t i = 0; i < w->nnums && !rc; i++) {
-            usj_st64(rec, (uint64_t)w->nums[i].value);
-            usj_st32(rec + 8, w->nums[i].doc);
-            rc = usj_spool_write(&o->s, rec, USJ_NUM_RECORD);
-        }
+        for (size_t i = 0; i < w->nnums && !rc; i++)
+            rc = usj_numw_add(&nw, &w->nums[i]);
     } else {
         /* each run: varint count, then 13-byte records in order */
         uint64_t *left = calloc(w->nruns, sizeof *left);
         usj_wnum *cur = calloc(w->nruns, sizeof *cur);
-        if (!left || !cur) {
-            free(left);
-            free(cur);
-            return usj_error_set(USJ_ENOMEM, "out of memory (number merge)");
-        }
-        for (uint32_t i = 0; i < w->nruns && !rc; i++) {
-            rc = usj_rdr_varint(&src[i].r, &left[i]);
-            if (!rc && left[i] && !(rc = usj_rdr_read(&src[i].r, rec, 13)))
-                cur[i] = (usj_wnum){(int64_t)usj_ld64(rec + 1), usj_ld32(rec + 9), rec[0]};
-        }
-        for (;;) {
-            if (rc)
-                break;
+        if (!left || !cur)
+            rc = usj_error_set(USJ_ENOMEM, "out of memory (number merge)");
+        for (uint32_t i = 0; i < w->nruns && !rc; i++)
+            if (!(rc = usj_rdr_varint(&src[i].r, &left[i])) && left[i])
+                rc = read_run_num(&src[i], &cur[i]);
+        while (!rc) {
             int min = -1;
             for (uint32_t i = 0; i < w->nruns; i++)
                 if (left[i] && (min < 0 || usj_wnum_cmp(&cur[i], &cur[min]) < 0))
                     min = (int)i;
             if (min < 0)
                 break;
-            usj_st64(rec, (uint64_t)cur[min].value);
-            usj_st32(rec + 8, cur[min].doc);
-            if ((rc = usj_spool_write(&o->s, rec, USJ_NUM_RECORD)))
+            if ((rc = usj_numw_add(&nw, &cur[min])))
                 break;
-            if (--left[min] && !(rc = usj_rdr_read(&src[min].r, rec, 13)))
-                cur[min] = (usj_wnum){(int64_t)usj_ld64(rec + 1), usj_ld32(rec + 9), rec[0]};
+            if (--left[min])
+                rc = read_run_num(&src[min], &cur[min]);
         }
         free(left);
         free(cur);
     }
-    if (!rc && usj_spool_tell(&o->s) - start != off)
-        rc = usj_error_set(USJ_EIO, "numbers section: internal size mismatch");
+    if (!rc)
+        rc = usj_numw_finish(&nw);
+    usj_numw_free(&nw);
     return rc;
 }
 
