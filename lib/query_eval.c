@@ -986,16 +986,24 @@ static double ex_term(sctx *cx, const usj_analysis *an, const char *term,
     return s;
 }
 
-/* Walks the positive part of the tree for one hit: spans and explanation. */
+/* Walks the positive part of the tree for one hit: spans, explanation and
+ * score of the parts that match (*m), like the iterators score them: an OR
+ * counts only its matching kids, whose spans and lines are kept. */
 static double walk_hit(sctx *cx, const qnode *q, const usj_analysis *an,
-                       uint32_t dl, spanv *v, usj_buf *e, int depth, int *err)
+                       const usj_doc_info *di, spanv *v, usj_buf *e,
+                       int depth, int *err, int *m)
 {
     double s = 0;
+    uint32_t dl = di->length;
+    *m = 0;
     switch (q->kind) {
     case QN_TERM:
-        return ex_term(cx, an, q->terms[0], NULL, dl, v, e, depth, err);
+        s = ex_term(cx, an, q->terms[0], NULL, dl, v, e, depth, err);
+        *m = s > 0;
+        return s;
     case QN_PHRASE: {
         uint32_t f = phrase_occ(an, q, v, err);
+        *m = f > 0;
         double idf = 0;
         int missing = 0;
         for (uint32_t i = 0; i < q->nterms; i++) {
@@ -1034,6 +1042,7 @@ static double walk_hit(sctx *cx, const qnode *q, const usj_analysis *an,
         for (uint32_t i = 0; i < px->n; i++)
             s += ex_term(cx, an, px->terms[i], &px->infos[i], dl, v, e,
                          depth + 1, err);
+        *m = s > 0;
         return s;
     }
     case QN_RANGE: {
@@ -1041,7 +1050,7 @@ static double walk_hit(sctx *cx, const qnode *q, const usj_analysis *an,
         for (size_t i = 0; i < an->nnumbers; i++) {
             const usj_number *nm = &an->numbers[i];
             if (qn_range_match(q, nm->type, usj_query_scale(nm->value))) {
-                hit = 1;
+                hit = *m = 1;
                 if (v && span_add(v, nm->start, nm->end, USJ_SPAN_NUMBER))
                     *err = USJ_ENOMEM;
             }
@@ -1057,19 +1066,48 @@ static double walk_hit(sctx *cx, const qnode *q, const usj_analysis *an,
         return 0;
     }
     case QN_FILE:
-        ex_line(e, depth, "file:%s: matches, no score", q->text);
+        *m = usj_query_glob_match(q->text, di->path);
+        ex_line(e, depth, "file:%s: %s, no score", q->text,
+                *m ? "matches" : "no match");
         return 0;
-    case QN_TITLE:
-        ex_line(e, depth, "title:%s%s: matches, no score", q->terms[0],
-                q->nterms > 1 ? " ..." : "");
+    case QN_TITLE: {
+        int r = title_match(cx, q, di->title);
+        if (r < 0)
+            *err = r;
+        *m = r > 0;
+        ex_line(e, depth, "title:%s%s: %s, no score", q->terms[0],
+                q->nterms > 1 ? " ..." : "", *m ? "matches" : "no match");
         return 0;
+    }
     case QN_AND:
-    case QN_OR:
-        ex_line(e, depth, "%s", q->kind == QN_AND ? "all of:" : "any of:");
-        for (uint32_t i = 0; i < q->nkids; i++)
-            if (q->kids[i]->kind != QN_NOT)
-                s += walk_hit(cx, q->kids[i], an, dl, v, e, depth + 1, err);
+    case QN_OR: {
+        int and = q->kind == QN_AND;
+        ex_line(e, depth, "%s", and ? "all of:" : "any of:");
+        *m = and;
+        for (uint32_t i = 0; i < q->nkids; i++) {
+            if (q->kids[i]->kind == QN_NOT)
+                continue;
+            size_t vn = v ? v->n : 0, el = e ? e->len : 0;
+            int km = 0;
+            double ks = walk_hit(cx, q->kids[i], an, di, v, e, depth + 1, err,
+                                 &km);
+            if (and) {
+                s += ks;
+                *m &= km;
+            } else if (km) {
+                s += ks;
+                *m = 1;
+            } else {                 /* a kid that does not match: drop it */
+                if (v)
+                    v->n = vn;
+                if (e && e->data) {
+                    e->len = el;
+                    e->data[el] = 0;
+                }
+            }
+        }
         return s;
+    }
     default:
         return 0;
     }
@@ -1101,7 +1139,8 @@ static int build_hit(sctx *cx, const usj_query *q, usj_textcache *tc,
         usj_buf_printf(&e, "score %.6f (BM25 k1=%.1f b=%.2f; N %u, doc length "
                        "%u, avg %.2f)\n", en->s, USJ_BM25_K1, USJ_BM25_B,
                        cx->ndocs, di.length, cx->avgdl);
-    walk_hit(cx, q->root, an, di.length, &v, explain ? &e : NULL, 1, &err);
+    int matched;
+    walk_hit(cx, q->root, an, &di, &v, explain ? &e : NULL, 1, &err, &matched);
     if (err) {
         free(v.s);
         usj_buf_free(&e);
@@ -1127,6 +1166,14 @@ static int build_hit(sctx *cx, const usj_query *q, usj_textcache *tc,
 }
 
 /* ------------------------------------------------------------ search */
+
+static int byorder_cmp(const void *a, const void *b, void *arg)
+{
+    const ent *base = arg;
+    uint32_t x = base[*(const uint32_t *)a].d;
+    uint32_t y = base[*(const uint32_t *)b].d;
+    return x < y ? -1 : x > y;
+}
 
 static void cx_free(sctx *cx)
 {
@@ -1205,12 +1252,23 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
             rc = nomem();
             goto done;
         }
-        for (size_t i = 0; i < n; i++) {
-            r->nhits++;
-            if ((rc = build_hit(&cx, q, &tc, &h.e[o.offset + i], o.explain,
-                                &r->hits[i])))
-                goto done;
+        /* fetch stored text in doc order: neighbours share a compressed
+         * block, so each block is inflated once */
+        r->nhits = n;
+        uint32_t *ord = malloc(n * sizeof *ord);
+        if (!ord) {
+            rc = nomem();
+            goto done;
         }
+        for (size_t i = 0; i < n; i++)
+            ord[i] = (uint32_t)i;
+        qsort_r(ord, n, sizeof *ord, byorder_cmp, h.e + o.offset);
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = build_hit(&cx, q, &tc, &h.e[o.offset + ord[i]], o.explain,
+                           &r->hits[ord[i]]);
+        free(ord);
+        if (rc)
+            goto done;
     }
     usj_index_stats st;
     usj_index_stats_get(idx, &st);
