@@ -15,8 +15,9 @@
  *    word characters is dropped and the parts joined ("don't" -> "dont"),
  *    except a possessive "'s" at the end of the word, which is dropped
  *    ("Japan's" -> "japan"); the broken spacing "Japan ‘s" / "don ‘t" (one
- *    or two spaces, an apostrophe, then s / t / re / ve / ll / d / m) is
- *    treated the same way;
+ *    or two ASCII spaces or tabs, an apostrophe, then s / t / re / ve / ll /
+ *    d / m, then no word character) after a word with a letter is treated
+ *    the same way;
  *  - numerals: a '.' between digits stays ("14.1"), a ',' followed by
  *    exactly three digits is folded away ("1,000,000" -> "1000000") when
  *    the groups are well formed (1-3 digits first, then 3 each);
@@ -76,6 +77,27 @@ static const unsigned char ascii_class[128] = {
     ['u'] = K_ALPHA, ['v'] = K_ALPHA, ['w'] = K_ALPHA, ['x'] = K_ALPHA,
     ['y'] = K_ALPHA, ['z'] = K_ALPHA,
 };
+
+/* ASCII letters and digits folded to lower case; 0 for everything else,
+ * including bytes >= 0x80, which take the Unicode path. */
+static const unsigned char fold_ascii[256] = {
+    ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
+    ['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j',
+    ['K'] = 'k', ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o',
+    ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r', ['S'] = 's', ['T'] = 't',
+    ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+    ['Z'] = 'z', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd',
+    ['e'] = 'e', ['f'] = 'f', ['g'] = 'g', ['h'] = 'h', ['i'] = 'i',
+    ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm', ['n'] = 'n',
+    ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's',
+    ['t'] = 't', ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x',
+    ['y'] = 'y', ['z'] = 'z', ['0'] = '0', ['1'] = '1', ['2'] = '2',
+    ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6', ['7'] = '7',
+    ['8'] = '8', ['9'] = '9',
+
+};
+
+static inline int isdig(unsigned c) { return c - '0' < 10u; }
 
 #define FOLD_OPTS (UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | \
                    UTF8PROC_STRIPMARK)
@@ -256,17 +278,28 @@ static inline int is_wordk(unsigned k)
 /* ------------------------------------------------------------ the norm */
 
 typedef struct wordbuf {
-    char   nb[USJ_MAX_TOKEN_BYTES + 1];
+    /* the folded word, always zero-padded after nl: the stem cache reads
+     * its first USJ_STEM_KEY_BYTES as the key and emit copies it whole */
+    char   nb[USJ_MAX_TOKEN_BYTES + 8];
     size_t nl;
-    int    cut;              /* a code point did not fit: stop appending */
+    size_t lim;              /* USJ_MAX_TOKEN_BYTES, or nl once a code point
+                                did not fit (the token is cut there) */
 } wordbuf;
+
+_Static_assert(USJ_STEM_KEY_BYTES <= USJ_MAX_TOKEN_BYTES,
+               "the word buffer holds a whole stem cache key");
+
+static inline void word_init(wordbuf *w)
+{
+    memset(w->nb, 0, sizeof w->nb);
+    w->nl = 0;
+    w->lim = USJ_MAX_TOKEN_BYTES;
+}
 
 static inline void put_bytes(wordbuf *w, const char *s, size_t n)
 {
-    if (w->cut)
-        return;
-    if (w->nl + n > USJ_MAX_TOKEN_BYTES) {
-        w->cut = 1;
+    if (w->nl + n > w->lim) {
+        w->lim = w->nl;
         return;
     }
     memcpy(w->nb + w->nl, s, n);
@@ -275,13 +308,8 @@ static inline void put_bytes(wordbuf *w, const char *s, size_t n)
 
 static inline void put_ascii(wordbuf *w, unsigned b)
 {
-    if (w->cut)
-        return;
-    if (w->nl >= USJ_MAX_TOKEN_BYTES) {
-        w->cut = 1;
-        return;
-    }
-    w->nb[w->nl++] = (char)((b >= 'A' && b <= 'Z') ? b + 32 : b);
+    if (w->nl < w->lim)
+        w->nb[w->nl++] = (char)((b >= 'A' && b <= 'Z') ? b + 32 : b);
 }
 
 static inline void put_cp(wordbuf *w, const cpinfo *c)
@@ -294,33 +322,26 @@ static inline void put_cp(wordbuf *w, const cpinfo *c)
 
 /* ------------------------------------------------------------ buffers */
 
-static char *arena_put(usj_analyzer *a, const char *s, size_t n, size_t *off)
+/* Make room for `need` more bytes in the string arena. Returns 0 or
+ * USJ_ENOMEM (message set). */
+static int arena_grow(usj_analyzer *a, size_t need)
 {
-    if (a->acap - a->alen < n + 1) {
-        size_t need = a->alen + n + 1;          /* n <= 2 * token max */
-        size_t cap = a->acap ? a->acap : 4096;
-        while (cap < need) {
-            if (cap > SIZE_MAX / 2) {
-                usj_error_set(USJ_ENOMEM, "analyze: string arena overflow");
-                return NULL;
-            }
-            cap *= 2;
-        }
-        char *na = realloc(a->arena, cap);
-        if (!na) {
-            usj_error_set(USJ_ENOMEM, "analyze: out of memory (%zu bytes)",
-                          cap);
-            return NULL;
-        }
-        a->arena = na;
-        a->acap = cap;
+    if (a->alen > SIZE_MAX - need)
+        return usj_error_set(USJ_ENOMEM, "analyze: string arena overflow");
+    size_t want = a->alen + need;
+    size_t cap = a->acap ? a->acap : 4096;
+    while (cap < want) {
+        if (cap > SIZE_MAX / 2)
+            return usj_error_set(USJ_ENOMEM, "analyze: string arena overflow");
+        cap *= 2;
     }
-    char *d = a->arena + a->alen;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    *off = a->alen;
-    a->alen += n + 1;
-    return d;
+    char *na = realloc(a->arena, cap);
+    if (!na)
+        return usj_error_set(USJ_ENOMEM, "analyze: out of memory (%zu bytes)",
+                             cap);
+    a->arena = na;
+    a->acap = cap;
+    return 0;
 }
 
 static int grow_tokens(usj_analyzer *a)
@@ -357,6 +378,10 @@ static int is_numeral(const char *s, size_t n)
     return 1;
 }
 
+/* Room kept free in the arena before each token: its norm (copied whole,
+ * padding included) and its stem. */
+#define ARENA_SLACK (2u * (USJ_MAX_TOKEN_BYTES + 8u) + 64u)
+
 static int emit(usj_analyzer *a, const wordbuf *w, size_t start, size_t end,
                 uint32_t flags)
 {
@@ -367,25 +392,37 @@ static int emit(usj_analyzer *a, const wordbuf *w, size_t start, size_t end,
         if (rc)
             return rc;
     }
-    if (is_numeral(w->nb, w->nl))
-        flags |= USJ_TOK_NUMERAL;
+    if (a->acap - a->alen < ARENA_SLACK && arena_grow(a, ARENA_SLACK))
+        return USJ_ENOMEM;
+    if (!(flags & USJ_TOK_NUMERAL) && isdig((unsigned char)w->nb[0]) &&
+        is_numeral(w->nb, w->nl))
+        flags |= USJ_TOK_NUMERAL;    /* e.g. folded from fullwidth digits */
     tok_off *o = &a->offs[a->ntoks];
     usj_token *t = &a->toks[a->ntoks];
-    if (!arena_put(a, w->nb, w->nl, &o->norm))
-        return USJ_ENOMEM;
+    /* the norm: nb is zero-padded, so the fixed-size copy is terminated */
+    memcpy(a->arena + a->alen, w->nb, sizeof w->nb);
+    o->norm = a->alen;
+    a->alen += w->nl + 1;
     t->norm_len = (uint32_t)w->nl;
     if ((flags & USJ_TOK_NUMERAL) || (a->flags & USJ_ANALYZE_NOSTEM)) {
         o->term = o->norm;
         t->term_len = t->norm_len;
     } else {
         size_t sl;
-        const char *st = usj_stemmer_stem(a->stem, w->nb, w->nl, &sl);
+        int same;
+        const char *st = usj_stemmer_stem(a->stem, w->nb, w->nl, 1, &sl,
+                                          &same);
         if (!st)
             return USJ_ENOMEM;
-        if (sl == w->nl && memcmp(st, w->nb, sl) == 0) {
+        if (same) {
             o->term = o->norm;
-        } else if (!arena_put(a, st, sl, &o->term)) {
-            return USJ_ENOMEM;
+        } else {
+            if (a->acap - a->alen < sl + 1 && arena_grow(a, sl + 1))
+                return USJ_ENOMEM;
+            memcpy(a->arena + a->alen, st, sl);
+            a->arena[a->alen + sl] = '\0';
+            o->term = a->alen;
+            a->alen += sl + 1;
         }
         t->term_len = (uint32_t)sl;
     }
@@ -426,11 +463,13 @@ static size_t broken_apostrophe(usj_analyzer *a, const unsigned char *p,
     cpinfo c;
     size_t j = i;
     int spaces = 0;
-    while (spaces < 2 && class_at(a, p, len, j, &c) == K_SPACE) {
-        j += c.len;
+    while (spaces < 2 && j < len && (p[j] == ' ' || p[j] == '\t')) {
+        j++;
         spaces++;
     }
-    if (spaces == 0 || class_at(a, p, len, j, &c) != K_APOS)
+    if (spaces == 0 || j >= len ||
+        (p[j] != '\'' && p[j] != 0xE2 && p[j] != 0xCA) ||
+        class_at(a, p, len, j, &c) != K_APOS)
         return 0;
     j += c.len;
     size_t s = j;
@@ -464,8 +503,7 @@ static size_t acronym(usj_analyzer *a, const unsigned char *p, size_t len,
     cpinfo c, d;
     size_t j = i, last = 0;
     int n = 0;
-    w->nl = 0;
-    w->cut = 0;
+    word_init(w);
     for (;;) {
         if (class_at(a, p, len, j, &c) != K_ALPHA)
             break;
@@ -497,48 +535,53 @@ static size_t scan_word(usj_analyzer *a, const unsigned char *p, size_t len,
                         size_t i, int *rc)
 {
     wordbuf w;
-    cpinfo c, d;
+    cpinfo c;
     size_t start = i;
-    uint32_t flags = 0;
 
-    /* acronym: a single letter followed by a dot and another letter */
-    if (class_at(a, p, len, i, &c) == K_ALPHA &&
-        class_at(a, p, len, i + c.len, &d) == K_DOT) {
+    /* acronym: a single letter followed by a dot (then another letter) */
+    size_t l0 = 1;
+    if (p[i] >= 0x80) {
+        peek(a, p, len, i, &c);
+        l0 = c.len;
+    }
+    if (i + l0 + 1 < len && p[i + l0] == '.' &&
+        (p[i] >= 0x80 || fold_ascii[p[i]] >= 'a')) {
         size_t e = acronym(a, p, len, i, &w);
         if (e) {
             size_t tok_end = e;
-            size_t ps = possessive_at(a, p, len, e);
-            e += ps;
+            e += possessive_at(a, p, len, e);
             if ((*rc = emit(a, &w, start, tok_end, USJ_TOK_ACRONYM)))
                 return 0;
             return e;
         }
     }
 
-    w.nl = 0;
-    w.cut = 0;
+    word_init(&w);
     int digits_only = 1, decimal = 0, ncommas = 0;
     size_t group = 0;            /* digits since the start or last comma */
     size_t tok_end;
     int possessive = 0;
     for (;;) {
-        /* a run of word characters */
-        while (i < len) {
-            unsigned b = p[i];
-            if (b < 0x80) {
-                unsigned k = ascii_class[b];
-                if (k == K_DIGIT) {
-                    group++;
-                    put_ascii(&w, b);
-                } else if (k == K_ALPHA) {
-                    digits_only = 0;
-                    put_ascii(&w, b);
-                } else {
+        /* a run of word characters: ASCII fast path, then Unicode */
+        for (;;) {
+            size_t rs = i, nl = w.nl;
+            const size_t lim = w.lim;
+            unsigned acc = 0;
+            while (i < len) {
+                unsigned v = fold_ascii[p[i]];
+                if (!v)
                     break;
-                }
+                acc |= v;
+                if (nl < lim)
+                    w.nb[nl++] = (char)v;
                 i++;
-                continue;
             }
+            w.nl = nl;
+            if (acc & 0x40)              /* a letter (digits lack 0x40) */
+                digits_only = 0;
+            group += i - rs;
+            if (i >= len || p[i] < 0x80)
+                break;
             peek(a, p, len, i, &c);
             if (!is_wordk(c.k))
                 break;
@@ -549,9 +592,11 @@ static size_t scan_word(usj_analyzer *a, const unsigned char *p, size_t len,
         tok_end = i;
         if (i >= len)
             break;
-        unsigned k = class_at(a, p, len, i, &c);
-        if (k == K_APOS) {
-            if (!is_wordk(class_at(a, p, len, i + c.len, &d)))
+        unsigned b = p[i];
+        if (b == '\'' || b == 0xE2 || b == 0xCA) {
+            cpinfo d;
+            if (class_at(a, p, len, i, &c) != K_APOS ||
+                !is_wordk(class_at(a, p, len, i + c.len, &d)))
                 break;
             size_t ps = possessive_at(a, p, len, i);
             if (ps) {
@@ -563,20 +608,17 @@ static size_t scan_word(usj_analyzer *a, const unsigned char *p, size_t len,
             digits_only = 0;
             continue;
         }
-        if (k == K_DOT && digits_only && !decimal && w.nl > 0 &&
-            i + 1 < len && ascii_class[p[i + 1] & 0x7F] == K_DIGIT &&
-            p[i + 1] < 0x80) {
+        if (b == '.' && digits_only && !decimal && i + 1 < len &&
+            isdig(p[i + 1])) {
             put_ascii(&w, '.');
             decimal = 1;
             i++;
             continue;
         }
-        if (k == K_COMMA && digits_only && !decimal && group >= 1 &&
-            (ncommas ? group == 3 : group <= 3) && i + 3 < len + 0 &&
-            p[i + 1] >= '0' && p[i + 1] <= '9' &&
-            p[i + 2] >= '0' && p[i + 2] <= '9' &&
-            p[i + 3] >= '0' && p[i + 3] <= '9' &&
-            (i + 4 >= len || p[i + 4] < '0' || p[i + 4] > '9')) {
+        if (b == ',' && digits_only && !decimal && group >= 1 &&
+            (ncommas ? group == 3 : group <= 3) && i + 3 < len &&
+            isdig(p[i + 1]) && isdig(p[i + 2]) && isdig(p[i + 3]) &&
+            (i + 4 >= len || !isdig(p[i + 4]))) {
             i++;
             ncommas++;
             group = 0;
@@ -584,7 +626,8 @@ static size_t scan_word(usj_analyzer *a, const unsigned char *p, size_t len,
         }
         break;
     }
-    if (!possessive && !digits_only) {
+    if (!possessive && !digits_only && i + 1 < len &&
+        (p[i] == ' ' || p[i] == '\t')) {
         const char *suf;
         size_t n = broken_apostrophe(a, p, len, i, &suf);
         if (n) {
@@ -595,7 +638,8 @@ static size_t scan_word(usj_analyzer *a, const unsigned char *p, size_t len,
             }
         }
     }
-    if ((*rc = emit(a, &w, start, tok_end, flags)))
+    if ((*rc = emit(a, &w, start, tok_end,
+                    digits_only ? USJ_TOK_NUMERAL : 0)))
         return 0;
     return i;
 }
@@ -646,18 +690,17 @@ int usj_analyze(usj_analyzer *a, const char *text, size_t len,
     cpinfo c;
     while (i < len) {
         unsigned b = p[i];
-        unsigned k;
         if (b < 0x80) {
-            k = ascii_class[b];
-            if (k != K_ALPHA && k != K_DIGIT) {
+            if (!fold_ascii[b]) {
                 i++;
                 continue;
             }
         } else {
             peek(a, p, len, i, &c);
-            k = c.k;
+            unsigned k = c.k;
             if (k == K_IDEO) {
-                wordbuf w = {.nl = 0, .cut = 0};
+                wordbuf w;
+                word_init(&w);
                 put_bytes(&w, c.fold, c.nfold);
                 if ((rc = emit(a, &w, i, i + c.len, 0)))
                     return rc;
@@ -701,5 +744,5 @@ const char *usj_analyzer_stem(usj_analyzer *a, const char *word, size_t len,
         *out_len = len;
         return word;
     }
-    return usj_stemmer_stem(a->stem, word, len, out_len);
+    return usj_stemmer_stem(a->stem, word, len, 0, out_len, NULL);
 }

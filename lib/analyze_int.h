@@ -75,10 +75,14 @@ typedef struct usj_stemmer usj_stemmer;
 int  usj_stemmer_new(usj_stemmer **out);
 void usj_stemmer_free(usj_stemmer *s);           /* accepts NULL */
 /* Stem word[0..len); the result (NUL-terminated, *out_len bytes) is valid
- * until the next call. Returns NULL only when libstemmer runs out of
- * memory (message set). */
+ * until the next call. *same (if non-NULL) is set to 1 when the stem equals
+ * the word. `padded`: word has at least USJ_STEM_KEY_BYTES readable bytes,
+ * zero from word[len] on, and no NUL before len (the analyzer's word
+ * buffer): the cache lookup then needs no copy. Returns NULL only when
+ * libstemmer runs out of memory (message set). */
+#define USJ_STEM_KEY_BYTES 32
 const char *usj_stemmer_stem(usj_stemmer *s, const char *word, size_t len,
-                             size_t *out_len);
+                             int padded, size_t *out_len, int *same);
 
 /* ---- numbers.c ---- */
 /* Growable array of numbers owned by the analyzer. */

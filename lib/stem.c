@@ -2,8 +2,11 @@
  * behind a direct-mapped cache of USJ_STEM_CACHE_SLOTS entries, so that
  * libstemmer only runs on a miss. One per analyzer (not thread-safe).
  *
- * A slot holds a hash, the folded word and its stem inline (64 bytes);
- * words or stems longer than USJ_STEM_SLOT_BYTES - 1 bypass the cache. The
+ * A slot (64 bytes, one cache line) holds the folded word zero-padded to 32
+ * bytes — cached words never contain NUL, so the padding also encodes the
+ * length and a lookup is four 64-bit compares — plus its stem. Words of 32
+ * bytes or more, words with a NUL, and stems of STEM_MAX bytes or more
+ * bypass the cache. The
  * slot array is calloc'd, so pages are only touched as slots fill. */
 #include <libstemmer.h>
 #include <stdlib.h>
@@ -13,13 +16,16 @@
 #include "limits.h"
 #include "usj/error.h"
 
-#define USJ_STEM_SLOT_BYTES 29   /* key / stem bytes inline, NUL included */
+#define KEY_WORDS (USJ_STEM_KEY_BYTES / 8)
+#define KEY_MAX   (KEY_WORDS * 8 - 1)    /* longest cached word */
+#define STEM_MAX  25                     /* stem bytes inline, NUL included */
 
 typedef struct stem_slot {
-    uint32_t hash;               /* 0 = empty (hashes are forced non-zero) */
-    uint8_t  klen, slen;
-    char     key[USJ_STEM_SLOT_BYTES];
-    char     stem[USJ_STEM_SLOT_BYTES];
+    uint64_t key[KEY_WORDS];     /* all zero = empty */
+    uint8_t  slen;
+    uint8_t  same;               /* stem == word */
+    char     stem[STEM_MAX];
+    uint8_t  pad[64 - KEY_WORDS * 8 - 2 - STEM_MAX];
 } stem_slot;
 
 _Static_assert(sizeof(stem_slot) == 64, "stem slot is one cache line");
@@ -58,31 +64,41 @@ void usj_stemmer_free(usj_stemmer *s)
     free(s);
 }
 
-static inline uint32_t hash_word(const char *w, size_t n)
+static inline uint32_t hash_key(const uint64_t k[KEY_WORDS])
 {
-    uint32_t h = 2166136261u;                 /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)w[i];
-        h *= 16777619u;
-    }
-    h ^= h >> 15;
-    return h ? h : 1;
+    uint64_t h = k[0] * 0x9E3779B97F4A7C15ull;
+    h ^= k[1] * 0xC2B2AE3D27D4EB4Full;
+    h ^= k[2] * 0x165667B19E3779F9ull;
+    h ^= k[3] * 0xD6E8FEB86659FD93ull;
+    h ^= h >> 32;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
 }
 
 const char *usj_stemmer_stem(usj_stemmer *s, const char *word, size_t len,
-                             size_t *out_len)
+                             int padded, size_t *out_len, int *same)
 {
-    uint32_t h = 0;
     stem_slot *slot = NULL;
-    if (len < USJ_STEM_SLOT_BYTES) {
-        h = hash_word(word, len);
-        slot = &s->slots[h & (USJ_STEM_CACHE_SLOTS - 1)];
-        if (slot->hash == h && slot->klen == len &&
-            memcmp(slot->key, word, len) == 0) {
+    uint64_t k[KEY_WORDS] = {0, 0, 0, 0};
+    int dummy;
+    if (!same)
+        same = &dummy;
+    if (len > 0 && len <= KEY_MAX) {
+        if (padded)
+            memcpy(k, word, sizeof k);
+        else if (memchr(word, 0, len) == NULL)
+            memcpy(k, word, len);
+        else
+            goto uncached;               /* a NUL would alias a shorter key */
+        slot = &s->slots[hash_key(k) & (USJ_STEM_CACHE_SLOTS - 1)];
+        if (slot->key[0] == k[0] && slot->key[1] == k[1] &&
+            slot->key[2] == k[2] && slot->key[3] == k[3]) {
             *out_len = slot->slen;
+            *same = slot->same;
             return slot->stem;
         }
     }
+uncached:
     if (len > (size_t)INT32_MAX) {            /* libstemmer takes an int */
         usj_error_set(USJ_ELIMIT, "stem: word of %zu bytes too long", len);
         return NULL;
@@ -95,12 +111,11 @@ const char *usj_stemmer_stem(usj_stemmer *s, const char *word, size_t len,
     }
     int rl = sb_stemmer_length(s->sb);
     size_t n = rl < 0 ? 0 : (size_t)rl;
-    if (slot && n < USJ_STEM_SLOT_BYTES) {
-        slot->hash = h;
-        slot->klen = (uint8_t)len;
+    *same = n == len && memcmp(r, word, n) == 0;
+    if (slot && n < STEM_MAX) {
+        memcpy(slot->key, k, sizeof k);
         slot->slen = (uint8_t)n;
-        memcpy(slot->key, word, len);
-        slot->key[len] = '\0';
+        slot->same = (uint8_t)*same;
         memcpy(slot->stem, r, n);
         slot->stem[n] = '\0';
         *out_len = n;
