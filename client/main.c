@@ -183,11 +183,54 @@ static int query_error(int rc, const char *q, size_t len)
     return EXIT_ERROR;
 }
 
+/* Options may come before or after the query words, but a query word may
+ * itself start with '-' (an exclusion: `japan -tariff`). So argv is split
+ * first: "--" ends the options; an argument starting with "--", or exactly
+ * one of our short options (-n N, -nN, -c, -h), is an option; anything else
+ * is query text. opts receives argv[0] and the options, words the rest. */
+static void split_args(int argc, char **argv, char **opts, int *nopts,
+                       char **words, int *nwords)
+{
+    int no = 0, nw = 0, only_words = 0;
+    opts[no++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_words) {
+            words[nw++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            only_words = 1;
+        } else if (strncmp(a, "--", 2) == 0) {
+            opts[no++] = argv[i];
+            const struct option *o;
+            size_t l = strcspn(a + 2, "=");
+            for (o = long_opts; o->name; o++)
+                if (strlen(o->name) == l && strncmp(o->name, a + 2, l) == 0)
+                    break;
+            if (o->name && o->has_arg == required_argument && !a[2 + l] &&
+                i + 1 < argc)
+                opts[no++] = argv[++i];
+        } else if (strcmp(a, "-c") == 0 || strcmp(a, "-h") == 0) {
+            opts[no++] = argv[i];
+        } else if (strncmp(a, "-n", 2) == 0) {
+            opts[no++] = argv[i];
+            if (!a[2] && i + 1 < argc)
+                opts[no++] = argv[++i];
+        } else {
+            words[nw++] = argv[i];
+        }
+    }
+    opts[no] = NULL;
+    words[nw] = NULL;
+    *nopts = no;
+    *nwords = nw;
+}
+
 static int parse_args(cli *c, int argc, char **argv)
 {
     int ch;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "+n:ch", long_opts, NULL)) != -1) {
+        /* only options reach here (split_args) */
         switch (ch) {
         case 'n':
             if (parse_u32(optarg, 10000, &c->sopts.limit))
@@ -341,10 +384,27 @@ int main(int argc, char **argv)
     c.fopts.format = USJ_FMT_PLAIN;
     c.heading = 1;
     c.color = "auto";
-    int rc = parse_args(&c, argc, argv);
-    if (rc)
+    char **opts = calloc((size_t)argc + 1, sizeof *opts);
+    char **words = calloc((size_t)argc + 1, sizeof *words);
+    if (!opts || !words) {
+        free(opts);
+        free(words);
+        return die("%s", "out of memory");
+    }
+    int nopts, nwords;
+    split_args(argc, argv, opts, &nopts, words, &nwords);
+    int rc = parse_args(&c, nopts, opts);
+    if (!rc && optind < nopts) {
+        /* a stray value (e.g. `--color` given last without its value) */
+        rc = die("unexpected argument '%s'", opts[optind]);
+    }
+    free(opts);
+    if (rc) {
+        free(words);
         return rc < 0 ? 0 : rc;
-    if (optind >= argc) {
+    }
+    if (nwords == 0) {
+        free(words);
         fputs("usjsearch: no query given\n"
               "usage: usjsearch [options] QUERY...  (--help)\n", stderr);
         return EXIT_ERROR;
@@ -359,7 +419,8 @@ int main(int argc, char **argv)
     if (c.fopts.format != USJ_FMT_PLAIN)
         c.fopts.color = 0;
     size_t qlen;
-    char *q = join_args(argc - optind, argv + optind, &qlen);
+    char *q = join_args(nwords, words, &qlen);
+    free(words);
     if (!q)
         return die("%s", "out of memory");
     char index_path[CLIENT_PATH_MAX];

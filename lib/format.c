@@ -21,6 +21,8 @@
 #define C_LINE   "\x1b[32m"
 #define C_MATCH  "\x1b[1;31m"
 #define C_DIM    "\x1b[2m"
+/* Longest title shown on a plain-format heading line (bytes). */
+#define FMT_TITLE_BYTES 100u
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
 static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
@@ -159,8 +161,16 @@ static int fmt_plain(usj_buf *b, const usj_fmt_opts *o, const usj_hit *h)
 {
     int rc = 0, color = o->color;
     if (o->heading && h->title && h->title[0]) {
+        size_t tl = strlen(h->title), cut = tl;
+        if (cut > FMT_TITLE_BYTES) {      /* long first lines: cut, "…" */
+            cut = FMT_TITLE_BYTES;
+            while (cut > 0 && ((unsigned char)h->title[cut] & 0xC0) == 0x80)
+                cut--;
+        }
         rc |= usj_buf_puts(b, color ? C_DIM "# " : "# ");
-        rc |= put_text(b, h->title, strlen(h->title), NULL, 0, 0);
+        rc |= put_text(b, h->title, cut, NULL, 0, 0);
+        if (cut < tl)
+            rc |= usj_buf_puts(b, "\xe2\x80\xa6");
         rc |= usj_buf_puts(b, color ? C_RESET "\n" : "\n");
     }
     if (color) rc |= usj_buf_puts(b, C_PATH);
