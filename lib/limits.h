@@ -55,8 +55,8 @@
 #define USJ_MAX_QUERY_DEPTH     32u
 /* Most clauses (words, phrases, ranges) in one query. */
 #define USJ_MAX_QUERY_CLAUSES   256u
-/* Most terms a prefix (word*) expands to; the most frequent are kept, and
- * the hit summary says the expansion was truncated. */
+/* Most terms a prefix (word*) expands to; the most frequent (by df) are
+ * kept, the rest ignored, and --explain says the expansion was truncated. */
 #define USJ_MAX_PREFIX_TERMS    128u
 /* Largest LIMIT + OFFSET served. */
 #define USJ_MAX_RESULTS         10000u
@@ -64,6 +64,9 @@
 #define USJ_DEFAULT_QUERY_TIMEOUT_MS 5000u
 /* Default snippet width for long paragraphs (bytes of text shown). */
 #define USJ_DEFAULT_SNIPPET_BYTES 240u
+/* Evaluation steps (docs matched or skipped) between two looks at the
+ * clock; bounds how far past its deadline a query can run. */
+#define USJ_QUERY_CHECK_EVERY   4096u
 
 /* ---- daemon / protocol ---- */
 /* Longest request line; past it: ERR TOOLONG and the connection closes. */

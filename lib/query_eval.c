@@ -18,7 +18,7 @@
  * max tf and min length) beats the heap; an OR of terms (also a prefix)
  * skips scoring a doc whose summed upper bounds cannot beat the heap.
  *
- * Work is bounded by a deadline checked every USJ_EVAL_CHECK_EVERY steps
+ * Work is bounded by a deadline checked every USJ_QUERY_CHECK_EVERY steps
  * (USJ_ETIMEOUT). Hits re-analyze the paragraph's stored text with the same
  * analyzer to find the spans of every matched term, phrase and number. */
 #include <stdarg.h>
@@ -95,8 +95,6 @@ struct sctx {
     uint32_t        *posbuf;  /* phrase scratch */
 };
 
-#define USJ_EVAL_CHECK_EVERY 4096u
-
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -107,7 +105,7 @@ static uint64_t now_ns(void)
 /* Counts work; returns 1 (and marks the context) once the deadline passed. */
 static inline int tick(sctx *cx)
 {
-    if (++cx->work % USJ_EVAL_CHECK_EVERY == 0 && now_ns() > cx->deadline_ns)
+    if (++cx->work % USJ_QUERY_CHECK_EVERY == 0 && now_ns() > cx->deadline_ns)
         cx->timed_out = 1;
     return cx->timed_out;
 }
