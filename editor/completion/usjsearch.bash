@@ -8,8 +8,8 @@
 _usj_opts_usjsearch='-n --limit --offset -c --count --index --server --no-server
   --timeout --vimgrep --json --absolute --explain --color --heading --no-heading
   -h --help --version'
-_usj_opts_usjindex='-o --output --memory --stats --check -v --verbose -q --quiet
-  -h --help --version'
+_usj_opts_usjindex='-o --output -m --memory -s --split -g --glob -v --verbose
+  -q --quiet --stats --check -h --help --version'
 _usj_opts_usjsearchd='--index --socket --listen --threads --max-conns
   --idle-timeout --query-timeout --pidfile --log-level --foreground --help
   --version'
@@ -56,8 +56,10 @@ _usj_value() {   # _usj_value OPTION CUR: complete the value of OPTION
       _usj_add -W 'auto always never' -- "$cur" ;;
     --log-level)
       _usj_add -W 'error warn info debug' -- "$cur" ;;
-    --memory)
+    -m|--memory)
       _usj_add -W '64m 256m 1g' -- "$cur" ;;
+    -s|--split)
+      _usj_add -W 'auto line block' -- "$cur" ;;
     *) ;;   # numbers: nothing to offer
   esac
 }
@@ -89,7 +91,7 @@ _usj_complete() {
   fi
   # options taking a value, as "--opt VALUE"
   case $prev in
-    -n|--limit|--offset|--index|--server|--timeout|--color|--colour|-o|--output|--memory|--socket|--listen|--threads|--max-conns|--idle-timeout|--query-timeout|--pidfile|--log-level)
+    -n|--limit|--offset|--index|--server|--timeout|--color|--colour|-o|--output|-m|--memory|-s|--split|-g|--glob|--socket|--listen|--threads|--max-conns|--idle-timeout|--query-timeout|--pidfile|--log-level)
       _usj_value "$prev" "$cur"
       return 0 ;;
   esac

@@ -26,8 +26,9 @@ comp() {
 for prog in usjsearch usjindex usjsearchd; do
   [ -x "$bin/$prog" ] || fail "$bin/$prog not built"
   help=$("$bin/$prog" --help 2>&1) || fail "$prog --help failed"
-  # options of --help (the query language part has "-word": not an option)
-  want=$(grep -oE -- '(^|[][[:space:],|])--?[A-Za-z][A-Za-z0-9-]*' <<<"$help" \
+  # options of --help; not "-word" of the query language nor "nc -U" of an
+  # example
+  want=$(sed 's/nc -U//g' <<<"$help" | grep -oE -- '(^|[][[:space:],|])--?[A-Za-z][A-Za-z0-9-]*' \
          | sed -E 's/^[][[:space:],|]//' | grep -vx -- '-word' | sort -u | tr '\n' ' ' | sed 's/ $//')
   got=$(comp "$prog" -)
   [ "$got" = "$want" ] || fail "$prog: completion of '-' is
@@ -40,6 +41,8 @@ done
 [ "$(comp usjsearch --color = n)" = "never" ] || fail "--color=n"
 [ "$(comp usjsearch --color=al)" = "--color=always" ] || fail "--color=al in one word"
 [ "$(comp usjsearchd --log-level '')" = "debug error info warn" ] || fail "--log-level"
+[ "$(comp usjindex --split '')" = "auto block line" ] || fail "--split"
+[ "$(comp usjindex -g '')" = "" ] || fail "--glob value: nothing offered"
 [ "$(comp usjsearch --vim)" = "--vimgrep" ] || fail "--vim"
 [ "$(comp usjsearch -n '')" = "" ] || fail "-n value: numbers, nothing offered"
 mkdir "$tmp/d" "$tmp/d/sub"; : >"$tmp/d/a.idx"; : >"$tmp/d/b.txt"

@@ -52,7 +52,7 @@ start_daemon() {
   daemon_pid=$!
   local i
   for i in $(seq 100); do
-    [ -S "$sock" ] && grep -qi 'listen' "$tmp/daemon.log" && return 0
+    [ -S "$sock" ] && grep -q "ready" "$tmp/daemon.log" && return 0
     kill -0 "$daemon_pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -68,13 +68,18 @@ stop_daemon() {
 }
 cleanup() { stop_daemon; rm -rf "$tmp"; }
 
-# run_vim_suite vim|nvim PHASE ARGS — tests/sh/editor_test.vim in the editor,
-# headless, without stdin, bounded in time.
+# The daemon phase gives the client an index path that does not exist, so
+# only answers from the daemon can pass (the client falls back to reading
+# the index itself when no daemon answers).
+absent_index() { printf '%s' "$tmp/work/absent.idx"; }
+
+# run_vim_suite vim|nvim PHASE ARGS [INDEX] — tests/sh/editor_test.vim in the
+# editor, headless, without stdin, bounded in time.
 run_vim_suite() {
-  local editor=$1 phase=$2 args=$3 out="$tmp/$1-$2.out" rc=0
+  local editor=$1 phase=$2 args=$3 idx=${4:-$index} out="$tmp/$1-$2.out" rc=0
   rm -rf "$tmp/vim"; cp -r "$root/editor/vim" "$tmp/vim"
   # shellcheck disable=SC2086
-  export USJ_T_RTP="$tmp/vim" USJ_T_PROG="$bin/usjsearch" USJ_T_INDEX="$index" \
+  export USJ_T_RTP="$tmp/vim" USJ_T_PROG="$bin/usjsearch" USJ_T_INDEX="$idx" \
     USJ_T_ARGS="$args" USJ_T_PHASE="$phase" USJ_T_OUT="$out" \
     USJ_T_S232="$(expect_hits "$s004" "Section 232" 2 5 24 29)" \
     USJ_T_SAFETY="$(expect_hits "$s004" "safety clause" 2 24)" \

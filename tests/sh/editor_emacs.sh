@@ -17,10 +17,10 @@ timeout 120 emacs --batch -Q -L "$tmp/el" \
 [ -f "$tmp/el/usjsearch.elc" ] || fail "no usjsearch.elc"
 
 run_emacs_suite() {
-  local phase=$1 args=$2
+  local phase=$1 args=$2 idx=${3:-$index}
   # shellcheck disable=SC2086
   (cd "$tmp/work" && \
-   USJ_T_PROG="$bin/usjsearch" USJ_T_INDEX="$index" USJ_T_ARGS="$args" \
+   USJ_T_PROG="$bin/usjsearch" USJ_T_INDEX="$idx" USJ_T_ARGS="$args" \
    USJ_T_PHASE="$phase" \
    USJ_T_S232="$(expect_hits "$s004" "Section 232" 2 5 24 29)" \
    USJ_T_SAFETY="$(expect_hits "$s004" "safety clause" 2 24)" \
@@ -30,7 +30,7 @@ run_emacs_suite() {
 }
 run_emacs_suite full "--no-server"
 if start_daemon; then
-  run_emacs_suite daemon "--server unix:$sock"
+  run_emacs_suite daemon "--server unix:$sock" "$(absent_index)"
   stop_daemon
 fi
 echo "editor_emacs: ok"

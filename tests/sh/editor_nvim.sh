@@ -9,7 +9,7 @@ need nvim
 check_packadd nvim
 run_vim_suite nvim full "--no-server"
 if start_daemon; then
-  run_vim_suite nvim daemon "--server unix:$sock"
+  run_vim_suite nvim daemon "--server unix:$sock" "$(absent_index)"
   stop_daemon
 fi
 echo "editor_nvim: ok"

@@ -9,7 +9,7 @@ need vim
 check_packadd vim
 run_vim_suite vim full "--no-server"
 if start_daemon; then
-  run_vim_suite vim daemon "--server unix:$sock"
+  run_vim_suite vim daemon "--server unix:$sock" "$(absent_index)"
   stop_daemon
 fi
 echo "editor_vim: ok"
