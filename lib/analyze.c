@@ -34,6 +34,7 @@
  * Memory: tokens, strings (norm and term, NUL-terminated, in one arena) and
  * numbers live in buffers owned by the analyzer and reused across calls; a
  * call allocates only when a buffer must grow. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -680,6 +681,7 @@ int usj_analyze(usj_analyzer *a, const char *text, size_t len,
         return usj_error_set(USJ_ELIMIT,
                              "analyze: text of %zu bytes exceeds the %u byte "
                              "paragraph limit", len, USJ_MAX_PARA_BYTES);
+    assert(a && out && (text || len == 0));
     const unsigned char *p = (const unsigned char *)text;
     a->ntoks = 0;
     a->alen = 0;

@@ -210,6 +210,28 @@ Test(analyze, numerals_not_stemmed_words_stemmed)
     }
 }
 
+Test(analyze, stem_odd_words)
+{
+    size_t n;
+    /* a NUL inside must not alias the shorter cached word */
+    const char *s = usj_analyzer_stem(az, "runs", 4, &n);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(memcmp(s, "run", 3), 0);
+    s = usj_analyzer_stem(az, "runs\0x", 6, &n);
+    cr_assert(n >= 5, "got %zu bytes", n);
+    /* words longer than the cache key and than a token */
+    char w[200];
+    memset(w, 'a', sizeof w);
+    memcpy(w + sizeof w - 3, "ing", 3);
+    s = usj_analyzer_stem(az, w, sizeof w, &n);
+    cr_assert_eq(n, sizeof w - 3);
+    cr_assert_eq(s[n], '\0');
+    s = usj_analyzer_stem(az, w + 160, 40, &n);   /* 37 a + "ing" */
+    cr_assert_eq(n, 37);
+    s = usj_analyzer_stem(az, "", 0, &n);
+    cr_assert_eq(n, 0);
+}
+
 Test(analyze, unicode_folding)
 {
     expect_norms("Café CAFÉ cafe\xCC\x81 STRASSE straße ﬁne Ｊａｐａｎ İstanbul "

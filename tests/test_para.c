@@ -359,3 +359,66 @@ Test(para, split_names)
     cr_assert_eq(usj_split_parse(""), -1);
     cr_assert_eq(usj_split_parse(NULL), -1);
 }
+
+/* ---- random texts: coverage, order and line numbers in every mode ---- */
+
+Test(para, random_texts_cover_every_nonblank_line_once)
+{
+    static const char *const pieces[] = {
+        "short", "a line of hard wrapped text which is quite long enough",
+        "x | y | z", "", " ", "\t", "\r", "\n", "\r\n", "\n\n",
+        "A very long unwrapped prose line that keeps going well beyond the "
+        "hundred byte limit for wrapped lines, as in the seed articles.",
+        "Japan ‘s", "\xFF", "|",
+    };
+    const size_t np = sizeof pieces / sizeof pieces[0];
+    static char buf[8192];
+    static uint32_t no[MAXP];
+    static size_t off[MAXP], ln[MAXP];
+    unsigned seed = 777;
+    for (int iter = 0; iter < 3000; iter++) {
+        size_t n = 0;
+        int k = rand_r(&seed) % 80;
+        for (int j = 0; j < k; j++) {
+            const char *p = pieces[rand_r(&seed) % (int)np];
+            size_t pl = strlen(p);
+            if (n + pl > sizeof buf)
+                break;
+            memcpy(buf + n, p, pl);
+            n += pl;
+        }
+        size_t want = ref_lines(buf, n, no, off, ln);
+        for (int mode = 0; mode < 3; mode++) {
+            collected *c = split(buf, n, (usj_split_mode)mode);
+            size_t li = 0;                   /* next reference line */
+            for (size_t i = 0; i < c->n; i++) {
+                const usj_para *p = &c->p[i];
+                cr_assert(li < want);
+                /* a paragraph starts at the next non-blank line */
+                cr_assert_eq(p->line, no[li], "iter %d mode %d", iter, mode);
+                cr_assert_eq(p->offset, off[li]);
+                cr_assert_eq(p->text, buf + p->offset);
+                cr_assert(p->offset + p->len <= n);
+                cr_assert(p->nlines >= 1);
+                if (mode == USJ_SPLIT_LINE)
+                    cr_assert_eq(p->nlines, 1);
+                /* it covers nlines consecutive non-blank lines and ends
+                 * where the last of them ends */
+                size_t last = li + p->nlines - 1;
+                cr_assert(last < want);
+                cr_assert_eq(no[last], no[li] + p->nlines - 1,
+                             "iter %d mode %d: a blank line inside", iter,
+                             mode);
+                cr_assert_eq(p->offset + p->len, off[last] + ln[last]);
+                size_t nl = 0;
+                for (size_t b = 0; b < p->len; b++)
+                    nl += p->text[b] == '\n';
+                cr_assert_eq(nl, p->nlines - 1);
+                li = last + 1;
+            }
+            cr_assert_eq(li, want, "iter %d mode %d: %zu of %zu lines", iter,
+                         mode, li, want);
+            free(c);
+        }
+    }
+}

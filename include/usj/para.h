@@ -3,7 +3,8 @@
  * A paragraph is either one non-blank line, or a blank-line-separated block
  * of hard-wrapped lines. USJ_SPLIT_AUTO decides per block: a block of two or
  * more lines is one paragraph when it looks hard-wrapped (every line but the
- * last between USJ_WRAP_MIN and USJ_WRAP_MAX bytes, no table rows); otherwise
+ * last between USJ_WRAP_MIN and USJ_WRAP_MAX bytes, the last at most
+ * USJ_WRAP_MAX, no table rows: lines with two or more '|'); otherwise
  * each non-blank line is its own paragraph (headlines, table rows and
  * unwrapped prose lines, as in the seeds). */
 #ifndef USJ_PARA_H
