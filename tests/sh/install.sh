@@ -79,6 +79,47 @@ if command -v systemd-analyze >/dev/null && [ -x "$p/bin/usjsearchd" ]; then
   out=$(systemd-analyze verify --man=no "$tmp/units/usjsearchd.service" 2>&1) \
     || fail "systemd-analyze verify: $out"
 fi
+# The unit's command line, run as systemd would (%h = HOME, ${USJ_INDEX}
+# from Environment=), serves ~/.usjsearch.idx on the default socket, where
+# the installed client finds it without being told.
+if [ -x "$p/bin/usjsearchd" ] && [ -x "$p/bin/usjindex" ]; then
+  export XDG_RUNTIME_DIR="$tmp/run"; mkdir -m 700 "$XDG_RUNTIME_DIR"
+  unset USJ_SERVER
+  mkdir "$HOME/notes"; cp -r "$root/seeds" "$HOME/notes/"
+  (cd "$HOME/notes" && "$p/bin/usjindex" -q -o "$HOME/.usjsearch.idx" seeds) \
+    || fail "usjindex into ~/.usjsearch.idx"
+  env_line=$(sed -n 's/^Environment=//p' "$unit")
+  exec_line=$(sed -n 's/^ExecStart=//p' "$unit")
+  env_line=${env_line//%h/$HOME}
+  USJ_INDEX=${env_line#USJ_INDEX=}
+  [ "$USJ_INDEX" = "$HOME/.usjsearch.idx" ] || fail "unit index: $env_line"
+  exec_line=${exec_line//\$\{USJ_INDEX\}/$USJ_INDEX}
+  exec_line=${exec_line/#$prefix/$p}
+  # shellcheck disable=SC2086
+  $exec_line >"$tmp/daemon.log" 2>&1 &
+  dpid=$!
+  for _ in $(seq 100); do grep -q ready "$tmp/daemon.log" && break; sleep 0.1; done
+  grep -q ready "$tmp/daemon.log" || { kill "$dpid"; cat "$tmp/daemon.log"; fail "unit command did not start"; }
+  sock=$(ls "$XDG_RUNTIME_DIR"/usjsearchd-*.sock) || { kill "$dpid"; fail "no default socket"; }
+  hits=$(cd "$HOME/notes" && USJ_INDEX="$USJ_INDEX" "$p/bin/usjsearch" --vimgrep '"Section 232"' | cut -d: -f1,2 | LC_ALL=C sort)
+  queries=$(python3 - "$sock" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"STATS\nQUIT\n"); data = b""
+while True:
+    b = s.recv(65536)
+    if not b: break
+    data += b
+for line in data.decode().splitlines():
+    if line.startswith("queries "): print(line.split()[1])
+PY
+)
+  kill "$dpid"; wait "$dpid" || true
+  [ "$hits" = "$(printf 'seeds/004_34c4a962b3f42fed.txt:%s\n' 2 24 29 5)" ] || fail "client through the unit's daemon: $hits"
+  [ "${queries:-0}" -ge 1 ] || fail "the daemon did not answer the client (queries=$queries)"
+  [ ! -e "$sock" ] || fail "socket left after SIGTERM"
+  echo "unit command: daemon on the default socket answered the client"
+fi
 # bash completion from the installed file.
 out=$(bash -c 'source "$1"; COMP_WORDS=(usjsearch --vim); COMP_CWORD=1
                _usj_complete usjsearch --vim usjsearch; echo "${COMPREPLY[*]}"' _ \
