@@ -95,7 +95,6 @@ static const unsigned char fold_ascii[256] = {
     ['y'] = 'y', ['z'] = 'z', ['0'] = '0', ['1'] = '1', ['2'] = '2',
     ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6', ['7'] = '7',
     ['8'] = '8', ['9'] = '9',
-
 };
 
 static inline int isdig(unsigned c) { return c - '0' < 10u; }
@@ -175,9 +174,9 @@ static unsigned classify_uni(int32_t cp)
     }
 }
 
-/* Fold cp into out (room for CP_FOLD_MAX + 4 * 32 bytes not needed: the
- * caller passes 160); returns bytes written. Only letters and numbers of
- * the folded form are kept (marks are stripped by utf8proc). */
+/* Fold cp into out[0..cap) (callers pass 160 bytes: 32 code points of at
+ * most 4 bytes); returns the bytes written. Only letters and numbers of the
+ * folded form are kept (marks are stripped by utf8proc). */
 static size_t fold_uni(int32_t cp, char *out, size_t cap)
 {
     utf8proc_int32_t d[32];
@@ -508,11 +507,17 @@ static size_t acronym(usj_analyzer *a, const unsigned char *p, size_t len,
     for (;;) {
         if (class_at(a, p, len, j, &c) != K_ALPHA)
             break;
+        /* append before looking further: peeking the next code point may
+         * evict c's folding from the code point cache */
+        size_t nl = w->nl;
+        put_cp(w, &c);
         size_t k = j + c.len;
         unsigned nk = class_at(a, p, len, k, &d);
-        if (is_wordk(nk))
-            break;                    /* not a single letter */
-        put_cp(w, &c);
+        if (is_wordk(nk)) {           /* not a single letter: take it back */
+            memset(w->nb + nl, 0, w->nl - nl);
+            w->nl = nl;
+            break;
+        }
         n++;
         if (nk == K_DOT) {
             j = k + 1;
@@ -522,12 +527,8 @@ static size_t acronym(usj_analyzer *a, const unsigned char *p, size_t len,
         last = k;
         break;
     }
-    if (n < 2) {
-        return 0;
-    }
-    /* "U.S.A" followed by more dotted words stops where letters stop being
-     * single; a lone first letter followed by a word ("A.Smith") is n == 1 */
-    return last;
+    /* a lone first letter followed by a word ("A.Smith") is n == 1 */
+    return n >= 2 ? last : 0;
 }
 
 /* Scan one word starting at i (class ALPHA or DIGIT); emits its token and

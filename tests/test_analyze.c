@@ -144,6 +144,10 @@ Test(analyze, acronyms_with_dots)
     expect_norms("President Donald J. Trump", "president donald j trump");
     expect_norms("A.Smith", "a smith");
     expect_norms("the U.S.’s role", "the us role");
+    expect_norms("U.S.Army", "us army");
+    /* U+0218 and U+4E18 share a slot of the code point cache: the letter's
+     * folding must be taken before the ideograph is looked up */
+    expect_norms("U.\u0218\u4E18 U.\u0218\u4E18", "us \u4E18 us \u4E18");
 }
 
 Test(analyze, every_dash_splits_at_consecutive_positions)
