@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "limits.h"
@@ -844,11 +845,139 @@ static void run_generic(sctx *cx, it *root, heap *h, uint64_t *total)
     *total = n;
 }
 
+/* An OR whose kids are all plain terms (also a prefix expansion). */
+static int or_of_terms(const it *t)
+{
+    if (t->kind != IT_OR)
+        return 0;
+    for (uint32_t i = 0; i < t->nkids; i++)
+        if (t->kids[i]->kind != IT_TERM)
+            return 0;
+    return 1;
+}
+
+/* Exact size of the union of the kids' lists: every posting is decoded
+ * once with fresh cursors and marked in a bitmap of the docs. */
+static int count_union(sctx *cx, const it *t, uint64_t *total)
+{
+    size_t words = ((size_t)cx->ndocs + 63) / 64;
+    uint64_t *bm = calloc(words ? words : 1, sizeof *bm);
+    if (!bm)
+        return nomem();
+    uint64_t n = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < t->nkids && !rc && !cx->timed_out; i++) {
+        usj_postings *p = NULL;
+        if ((rc = usj_postings_open(&p, cx->idx, &t->kids[i]->ti)))
+            break;
+        uint32_t d;
+        while ((d = usj_postings_next(p)) != USJ_DOC_END) {
+            if (d >= cx->ndocs) {
+                rc = usj_error_set(USJ_ECORRUPT, "doc id %u out of range", d);
+                break;
+            }
+            uint64_t bit = 1ull << (d & 63), *w = &bm[d >> 6];
+            n += !(*w & bit);
+            *w |= bit;
+            if (tick(cx))
+                break;
+        }
+        usj_postings_free(p);
+    }
+    free(bm);
+    *total = n;
+    return rc;
+}
+
+static int ub_cmp(const void *a, const void *b)
+{
+    const it *x = *(it *const *)a, *y = *(it *const *)b;
+    return x->ub < y->ub ? -1 : x->ub > y->ub;
+}
+
+/* OR of terms, top-k by MaxScore: kids sorted by upper bound; the longest
+ * prefix whose bounds sum to at most the heap's worst score cannot make a
+ * doc enter on its own ("non-essential"), so candidates come only from the
+ * other lists, and a non-essential list is looked at (advance) only while
+ * the candidate could still beat the heap. The total is counted apart. */
+static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
+{
+    int rc = count_union(cx, t, total);
+    if (rc || h->k == 0 || cx->timed_out)
+        return rc;
+    uint32_t n = t->nkids;
+    it **k = t->kids;              /* reordered in place: scoring is a sum */
+    qsort(k, n, sizeof *k, ub_cmp);
+    double *cum = malloc(n * sizeof *cum);
+    if (!cum)
+        return nomem();
+    double acc = 0;
+    for (uint32_t i = 0; i < n; i++)
+        cum[i] = acc += k[i]->ub;
+    uint32_t ess = 0;              /* k[ess..n) are essential */
+    for (uint32_t i = 0; i < n; i++)
+        adv_term(k[i], 0);
+    for (;;) {
+        uint32_t d = USJ_DOC_END;
+        for (uint32_t i = ess; i < n; i++)
+            if (k[i]->doc < d)
+                d = k[i]->doc;
+        if (d == USJ_DOC_END || tick(cx))
+            break;
+        double s = 0;
+        for (uint32_t i = ess; i < n; i++)
+            if (k[i]->doc == d)
+                s += score(k[i]);
+        int full = h->n == h->k;
+        uint32_t i = ess;
+        while (i > 0) {
+            i--;
+            if (full && s + cum[i] <= h->e[0].s)
+                break;
+            if (adv_term(k[i], d) == d)
+                s += score(k[i]);
+        }
+        if (!full || s > h->e[0].s) {
+            heap_offer(h, s, d);
+            if (h->n == h->k)
+                while (ess < n && cum[ess] <= h->e[0].s)
+                    ess++;
+        }
+        for (uint32_t j = ess; j < n; j++)
+            if (k[j]->doc == d)
+                adv_term(k[j], d + 1);
+    }
+    free(cum);
+    return 0;
+}
+
 /* ------------------------------------------------------------ hits */
+
+/* One analyzer per thread, made on first use and kept (creating one costs
+ * tens of microseconds: its stem cache), freed when the thread exits. A
+ * search uses it only between its own calls, never across a return. */
+static _Thread_local usj_analyzer *tl_an;
+static pthread_key_t an_key;
+static pthread_once_t an_once = PTHREAD_ONCE_INIT;
+static int an_key_ok;
+
+static void an_destroy(void *p) { usj_analyzer_free(p); }
+static void an_key_make(void) { an_key_ok = pthread_key_create(&an_key, an_destroy) == 0; }
 
 static int need_an(sctx *cx)
 {
-    return cx->an ? 0 : usj_analyzer_new(&cx->an, 0);
+    if (cx->an)
+        return 0;
+    if (!tl_an) {
+        int rc = usj_analyzer_new(&tl_an, 0);
+        if (rc)
+            return rc;
+        pthread_once(&an_once, an_key_make);
+        if (an_key_ok)
+            pthread_setspecific(an_key, tl_an);
+    }
+    cx->an = tl_an;
+    return 0;
 }
 
 static int title_match(sctx *cx, const qnode *q, const char *title)
@@ -1186,7 +1315,6 @@ static void cx_free(sctx *cx)
     }
     free(cx->px);
     free(cx->posbuf);
-    usj_analyzer_free(cx->an);
 }
 
 int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
@@ -1231,8 +1359,12 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     }
     if (root->kind == IT_TERM)
         run_term(&cx, root, &h, &r->total);
+    else if (or_of_terms(root))
+        rc = run_or_terms(&cx, root, &h, &r->total);
     else
         run_generic(&cx, root, &h, &r->total);
+    if (rc)
+        goto done;
     if (cx.err) {
         rc = cx.err;
         goto done;
