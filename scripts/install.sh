@@ -30,6 +30,9 @@ data=(
   "editor/completion/usjsearch.bash:$completion_dir/usjsearch"
   "docs/FZF.md:share/doc/usjsearch/FZF.md"
   "docs/EDITORS.md:share/doc/usjsearch/EDITORS.md"
+  "docs/QUERY.md:share/doc/usjsearch/QUERY.md"
+  "docs/PROTOCOL.md:share/doc/usjsearch/PROTOCOL.md"
+  "README.md:share/doc/usjsearch/README.md"
 )
 unit=lib/systemd/user/usjsearchd.service
 
@@ -47,6 +50,9 @@ do_install() {
   [ "$n" -gt 0 ] || { echo "install: no program in $BIN: run make first" >&2; exit 2; }
   for pair in "${data[@]}"; do
     src=${pair%%:*}; dst=${pair#*:}
+    if [ ! -f "$src" ] && [ "${dst#share/doc/}" != "$dst" ]; then
+      echo "install: warning: $src is missing, not installed" >&2; continue
+    fi
     install -D -m 0644 "$src" "$dest/$dst"; say install "$dest/$dst"
   done
   # bash-completion loads a file named after the command.
