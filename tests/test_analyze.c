@@ -468,12 +468,21 @@ Test(analyze, random_bytes_never_break_invariants)
         "a", "Z", "s", "t", "U", ".", ",", "'", "’", "‘", " ", "  ", "-", "–",
         "$", "%", "1", "0", "9", "é", "e\xCC\x81", "中", "\x80", "\xFF", "\xE2",
         "\xE2\x82", "\xF0\x9F", "\0", "\n", "\r\n", "billion", "per cent",
-        "US$", "ﬁ", "İ", "ß", "x²",
+        "US$", "ﬁ", "İ", "ß", "x²", "\u0218", "\u4E18", "U.", "Ｊ", "\u2019s",
     };
     const size_t np = sizeof pieces / sizeof pieces[0];
     unsigned seed = 4242;
-    char buf[512];
+    char buf[512], junk[512];
+    /* `other` analyzes random junk between the texts, so its caches hold
+     * different entries: its results must be the same */
+    usj_analyzer *other;
+    cr_assert_eq(usj_analyzer_new(&other, 0), 0);
     for (int iter = 0; iter < 20000; iter++) {
+        size_t jn = (size_t)(rand_r(&seed) % 64);
+        for (size_t j = 0; j < jn; j++)
+            junk[j] = (char)(0x80 | rand_r(&seed));
+        const usj_analysis *jr;
+        cr_assert_eq(usj_analyze(other, junk, jn, &jr), 0);
         size_t n = 0;
         int k = rand_r(&seed) % 60;
         for (int j = 0; j < k; j++) {
@@ -506,6 +515,24 @@ Test(analyze, random_bytes_never_break_invariants)
             cr_assert((unsigned)x->type < USJ_NUM_NTYPES);
             cr_assert(x->value >= 0);
         }
+        if (iter & 1) {
+            const usj_analysis *o = run(other, buf, n);
+            cr_assert_eq(o->ntokens, r->ntokens);
+            cr_assert_eq(o->nnumbers, r->nnumbers);
+            for (size_t i = 0; i < r->ntokens; i++) {
+                cr_assert_str_eq(o->tokens[i].term, r->tokens[i].term);
+                cr_assert_str_eq(o->tokens[i].norm, r->tokens[i].norm);
+                cr_assert_eq(o->tokens[i].start, r->tokens[i].start);
+                cr_assert_eq(o->tokens[i].end, r->tokens[i].end);
+                cr_assert_eq(o->tokens[i].flags, r->tokens[i].flags);
+            }
+            for (size_t i = 0; i < r->nnumbers; i++) {
+                cr_assert_eq(o->numbers[i].value, r->numbers[i].value);
+                cr_assert_eq(o->numbers[i].type, r->numbers[i].type);
+                cr_assert_eq(o->numbers[i].start, r->numbers[i].start);
+                cr_assert_eq(o->numbers[i].end, r->numbers[i].end);
+            }
+        }
         /* invalid sequences are counted exactly as the sanitizer does */
         char *out;
         size_t ol, bad;
@@ -513,4 +540,5 @@ Test(analyze, random_bytes_never_break_invariants)
         cr_assert_eq(r->ninvalid, bad, "iter %d", iter);
         free(out);
     }
+    usj_analyzer_free(other);
 }
