@@ -36,7 +36,7 @@
   :prefix "usjsearch-")
 
 (defcustom usjsearch-program "usjsearch"
-  "The usjsearch client: a program name on `exec-path' or a file name."
+  "The usjsearch client: a program name on variable `exec-path' or a file name."
   :type 'string)
 
 (defcustom usjsearch-index nil
@@ -211,7 +211,7 @@ Returns that buffer."
                     "usjsearch: ")))
      (list (read-string prompt nil 'usjsearch-history word))))
   (when (string-empty-p (string-trim query))
-    (user-error "usjsearch: empty query"))
+    (user-error "Empty query"))
   (let ((coding-system-for-read 'utf-8-unix)
         (coding-system-for-write 'utf-8-unix))
     (compilation-start (mapconcat #'shell-quote-argument
