@@ -36,6 +36,12 @@ for ((i = 0; i < ${#fzf_args[@]}; i++)); do
   esac
 done
 [ -n "$disabled" ] || fail "fzf's own filtering is not disabled"
+# The real fzf accepts every option and binding (filter mode parses them all
+# without a terminal; status 2 means a bad option).
+if command -v fzf >/dev/null; then
+  rc=0; printf 'x:1:1:y\n' | command fzf --filter y "${fzf_args[@]}" >/dev/null 2>"$tmp/fzf.err" || rc=$?
+  [ "$rc" -ne 2 ] || fail "fzf rejects the recipe: $(cat "$tmp/fzf.err")"
+fi
 [ -n "$reload" ] || fail "no change:reload binding"
 [ -n "$preview" ] || fail "no preview"
 
