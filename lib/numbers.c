@@ -19,7 +19,12 @@
  *    cent";
  *  - year: an integer 1000..2999 of exactly four digits written without
  *    separators, with no magnitude, and not money or percent;
- *  - count: every other number, scaled by its magnitude word.
+ *  - count: every other number, scaled by its magnitude word;
+ *  - ranges: in "$5-6 billion" / "5 to 6 percent" (a hyphen, en or em dash,
+ *    or "to" between two numbers) the first number, when it has no
+ *    magnitude and no percent sign of its own, takes the second one's
+ *    magnitude, currency and percent: money 5e9 and 6e9; "$5-6" makes both
+ *    money; "2025-2030" stays two years.
  * Span: from the first byte of the currency prefix (or the numeral) to the
  * last byte of the last word of the amount ("$550 billion", "8.2 percent",
  * "75%"). pos is the position of the numeral token.
@@ -175,10 +180,34 @@ static size_t money_prefix(const char *text, size_t start)
     return s;
 }
 
+/* Is text[a..b) a range connector: a hyphen or dash (- U+2013 U+2014),
+ * with optional spaces around? */
+static int dash_gap(const char *text, size_t a, size_t b)
+{
+    while (a < b && (text[a] == ' ' || text[a] == '\t'))
+        a++;
+    while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t'))
+        b--;
+    if (b - a == 1 && text[a] == '-')
+        return 1;
+    return b - a == 3 && memcmp(text + a, "\xE2\x80", 2) == 0 &&
+           (text[a + 2] == '\x93' || text[a + 2] == '\x94');
+}
+
+/* What the previous number was, for ranges ("$5-6 billion"). */
+typedef struct prevnum {
+    size_t tok;                  /* its numeral token, SIZE_MAX = none */
+    int    plain;                /* no magnitude, not percent */
+    int    money;
+    double v;                    /* numeral value */
+    int    dec;
+} prevnum;
+
 int usj_numbers_extract(const char *text, size_t len, const usj_token *toks,
                         size_t ntoks, usj_numvec *nv)
 {
     nv->n = 0;
+    prevnum prev = {.tok = SIZE_MAX};
     for (size_t i = 0; i < ntoks; i++) {
         const usj_token *t = &toks[i];
         if (!isdig(t->norm[0]))
@@ -260,9 +289,38 @@ int usj_numbers_extract(const char *text, size_t len, const usj_token *toks,
             type = USJ_NUM_YEAR;
         else
             type = USJ_NUM_COUNT;
+        /* a range "$5-6 billion", "5 to 6 percent": the first end takes
+         * the magnitude, currency and percent of the second */
+        if (prev.tok != SIZE_MAX && prev.plain &&
+            (mult != 1 || percent || money != prev.money) &&
+            ((prev.tok + 1 == i && dash_gap(text, toks[prev.tok].end, start)) ||
+             (prev.tok + 2 == i && tok_is(&toks[i - 1], "to") &&
+              gap_ok(text, toks[prev.tok].end, toks[i - 1].start, 0) &&
+              gap_ok(text, toks[i - 1].end, start, 0)))) {
+            usj_number *a = &nv->v[nv->n - 1];
+            if (prev.money && !money) {
+                money = 1;
+                type = USJ_NUM_MONEY;
+            }
+            double pv = prev.v * mult;
+            if (mult != 1 && prev.dec > 0) {
+                double scale = pow(10, prev.dec);
+                pv = nearbyint(prev.v * scale) * mult / scale;
+            }
+            if (pv < USJ_NUM_MAX) {
+                a->value = pv;
+                a->type = money ? USJ_NUM_MONEY
+                        : percent ? USJ_NUM_PERCENT : USJ_NUM_COUNT;
+            }
+        }
         int rc = push(nv, type, value, start, end, t->pos);
         if (rc)
             return rc;
+        prev.tok = i;
+        prev.plain = mult == 1 && !percent;
+        prev.money = money;
+        prev.v = v;
+        prev.dec = dec;
     }
     return 0;
 }

@@ -132,6 +132,34 @@ Test(numbers, counts_and_magnitudes)
     cr_assert_str_eq(r->tokens[p].norm, "232");
 }
 
+Test(numbers, ranges_share_magnitude_currency_percent)
+{
+    const char *t = "costs $5-6 billion, 5 to 6 percent, $5–$6, 2025-2030, "
+                    "3—4 million jobs, $1.5-2.5 trillion";
+    const usj_analysis *r = run(t);
+    cr_assert_eq(r->nnumbers, 12);
+    num(r, 0, t, USJ_NUM_MONEY, 5e9, "$5");
+    num(r, 1, t, USJ_NUM_MONEY, 6e9, "6 billion");
+    num(r, 2, t, USJ_NUM_PERCENT, 5, "5");
+    num(r, 3, t, USJ_NUM_PERCENT, 6, "6 percent");
+    num(r, 4, t, USJ_NUM_MONEY, 5, "$5");
+    num(r, 5, t, USJ_NUM_MONEY, 6, "$6");
+    num(r, 6, t, USJ_NUM_YEAR, 2025, "2025");
+    num(r, 7, t, USJ_NUM_YEAR, 2030, "2030");
+    num(r, 8, t, USJ_NUM_COUNT, 3e6, "3");
+    num(r, 9, t, USJ_NUM_COUNT, 4e6, "4 million");
+    num(r, 10, t, USJ_NUM_MONEY, 1.5e12, "$1.5");
+    num(r, 11, t, USJ_NUM_MONEY, 2.5e12, "2.5 trillion");
+    /* not ranges: a word between, or the first has its own magnitude */
+    t = "5 or 6 billion; $2 billion-3 million";
+    r = run(t);
+    cr_assert_eq(r->nnumbers, 4);
+    num(r, 0, t, USJ_NUM_COUNT, 5, "5");
+    num(r, 1, t, USJ_NUM_COUNT, 6e9, "6 billion");
+    num(r, 2, t, USJ_NUM_MONEY, 2e9, "$2 billion");
+    num(r, 3, t, USJ_NUM_COUNT, 3e6, "3 million");
+}
+
 Test(numbers, not_numbers)
 {
     /* ordinals, units glued to digits without a currency, words */
