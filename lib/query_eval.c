@@ -153,12 +153,25 @@ static uint32_t adv_empty(it *t, uint32_t target)
     return t->doc = USJ_DOC_END;
 }
 
+/* A doc id past the end means a damaged index (opened without the CRC
+ * pass): stop the list and report it rather than read out of bounds. */
+static uint32_t bad_doc(sctx *cx, uint32_t d)
+{
+    if (!cx->err)
+        cx->err = usj_error_set(USJ_ECORRUPT, "postings name doc %u of %u",
+                                d, cx->ndocs);
+    return USJ_DOC_END;
+}
+
 static uint32_t adv_term(it *t, uint32_t target)
 {
     if (t->started && t->doc >= target)
         return t->doc;
     t->started = 1;
-    return t->doc = usj_postings_advance(t->p, target);
+    uint32_t d = usj_postings_advance(t->p, target);
+    if (d != USJ_DOC_END && d >= t->cx->ndocs)
+        d = bad_doc(t->cx, d);
+    return t->doc = d;
 }
 
 static uint32_t adv_list(it *t, uint32_t target)
@@ -181,7 +194,10 @@ static uint32_t adv_list(it *t, uint32_t target)
             hi = mid;
     }
     t->at = lo;
-    return t->doc = lo < t->ndocs ? t->docs[lo] : USJ_DOC_END;
+    uint32_t d = lo < t->ndocs ? t->docs[lo] : USJ_DOC_END;
+    if (d != USJ_DOC_END && d >= t->cx->ndocs)
+        d = bad_doc(t->cx, d);
+    return t->doc = d;
 }
 
 static int title_match(sctx *cx, const qnode *q, const char *title);
@@ -1160,11 +1176,12 @@ static double walk_hit(sctx *cx, const qnode *q, const usj_analysis *an,
         if (e) {
             if (px->found > px->n)
                 ex_line(e, depth, "prefix %s*: %llu dictionary terms, only "
-                        "the %u most frequent searched", q->text,
+                        "the %u most frequent searched (USJ_MAX_PREFIX_TERMS)",
+                        q->text,
                         (unsigned long long)px->found, px->n);
             else
-                ex_line(e, depth, "prefix %s*: %u dictionary terms", q->text,
-                        px->n);
+                ex_line(e, depth, "prefix %s*: expands to %u term%s", q->text,
+                        px->n, px->n == 1 ? "" : "s");
         }
         for (uint32_t i = 0; i < px->n; i++)
             s += ex_term(cx, an, px->terms[i], &px->infos[i], dl, v, e,
