@@ -28,7 +28,7 @@ for prog in usjsearch usjindex usjsearchd; do
   help=$("$bin/$prog" --help 2>&1) || fail "$prog --help failed"
   # options of --help; not "-word" of the query language nor "nc -U" of an
   # example
-  want=$(sed 's/nc -U//g' <<<"$help" | grep -oE -- '(^|[][[:space:],|])--?[A-Za-z][A-Za-z0-9-]*' \
+  want=$(grep -oE -- '(^|[][[:space:],|])--?[A-Za-z][A-Za-z0-9-]*' <<<"${help//nc -U/}" \
          | sed -E 's/^[][[:space:],|]//' | grep -vx -- '-word' | sort -u | tr '\n' ' ' | sed 's/ $//')
   got=$(comp "$prog" -)
   [ "$got" = "$want" ] || fail "$prog: completion of '-' is

@@ -43,16 +43,22 @@ expect_hits() {
 s004=seeds/004_34c4a962b3f42fed.txt
 
 # Daemon, when built: started on a temporary socket; stopped on exit.
+# start_daemon private|default: on $tmp/usjsearchd.sock, or (default) on the
+# default socket of the index (under our XDG_RUNTIME_DIR); sets $sock.
 daemon_pid=
 start_daemon() {
   [ -x "$bin/usjsearchd" ] || return 1
-  sock="$tmp/usjsearchd.sock"
-  "$bin/usjsearchd" --index "$index" --socket "$sock" --foreground \
+  local sockopt=(--socket "$tmp/usjsearchd.sock")
+  [ "${1:-}" = default ] && sockopt=()
+  "$bin/usjsearchd" --index "$index" "${sockopt[@]}" --foreground \
     >"$tmp/daemon.log" 2>&1 &
   daemon_pid=$!
   local i
   for i in $(seq 100); do
-    [ -S "$sock" ] && grep -q "ready" "$tmp/daemon.log" && return 0
+    if grep -q "ready" "$tmp/daemon.log"; then
+      sock=$(sed -n 's/.*ready, listening on unix:\([^ ]*\).*/\1/p' "$tmp/daemon.log" | head -1)
+      [ -S "$sock" ] && return 0
+    fi
     kill -0 "$daemon_pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -67,6 +73,26 @@ stop_daemon() {
   fi
 }
 cleanup() { stop_daemon; rm -rf "$tmp"; }
+
+# daemon_queries — the daemon's count of queries served (STATS).
+daemon_queries() {
+  python3 - "$sock" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"STATS\nQUIT\n")
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+for line in data.decode("utf-8", "replace").splitlines():
+    if line.startswith("queries "):
+        print(line.split()[1])
+PY
+}
 
 # The daemon phase gives the client an index path that does not exist, so
 # only answers from the daemon can pass (the client falls back to reading

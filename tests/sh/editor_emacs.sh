@@ -29,7 +29,7 @@ run_emacs_suite() {
     || fail "emacs ($phase) checks failed"
 }
 run_emacs_suite full "--no-server"
-if start_daemon; then
+if start_daemon private; then
   run_emacs_suite daemon "--server unix:$sock" "$(absent_index)"
   stop_daemon
 fi

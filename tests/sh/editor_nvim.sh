@@ -8,7 +8,7 @@ source "$(dirname "$0")/editor_common.bash"
 need nvim
 check_packadd nvim
 run_vim_suite nvim full "--no-server"
-if start_daemon; then
+if start_daemon private; then
   run_vim_suite nvim daemon "--server unix:$sock" "$(absent_index)"
   stop_daemon
 fi

@@ -8,7 +8,7 @@ source "$(dirname "$0")/editor_common.bash"
 need vim
 check_packadd vim
 run_vim_suite vim full "--no-server"
-if start_daemon; then
+if start_daemon private; then
   run_vim_suite vim daemon "--server unix:$sock" "$(absent_index)"
   stop_daemon
 fi

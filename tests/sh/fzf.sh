@@ -66,4 +66,24 @@ mkdir wrapped
 printf 'Title line\n\nshort wrapped line one about tariffs here\nsecond line of it, also short\nthird and last\n\nnext paragraph\n' >wrapped/a.txt
 out=$(sh -c "$(subst "$preview" '' "wrapped/a.txt:4:1:x")")
 [ "$out" = "$(sed -n 3,5p wrapped/a.txt)" ] || fail "wrapped preview: $out"
+# End to end in the real fzf on a pseudo-terminal (script(1)), through a
+# daemon on its default socket: type the query, wait, press Enter; the
+# recipe opens $EDITOR at the client's first hit.
+if command -v fzf >/dev/null && command -v script >/dev/null && start_daemon default; then
+  printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s/opened"\n' "$tmp" >"$tmp/editor"
+  chmod +x "$tmp/editor"
+  printf '%s\n' "$block" >"$tmp/usjf.sh"
+  before=$(daemon_queries)
+  { sleep 2; printf '"Section 232"'; sleep 3; printf '\r'; sleep 2; } |
+    EDITOR="$tmp/editor" TERM=xterm timeout 30 \
+    script -qefc "bash -c 'source \"$tmp/usjf.sh\"; usjf'" /dev/null >"$tmp/fzf.log" 2>&1 || true
+  first=$(usjsearch --vimgrep --no-server -n 1 '"Section 232"' | cut -d: -f1,2)
+  [ -f "$tmp/opened" ] || fail "fzf did not open the editor"
+  [ "$(tr '\n' ' ' <"$tmp/opened")" = "+${first#*:} ${first%%:*} " ] \
+    || fail "fzf opened $(tr '\n' ' ' <"$tmp/opened"), the first hit is $first"
+  after=$(daemon_queries)
+  [ "${after:-0}" -gt "${before:-0}" ] || fail "the reloads did not go through the daemon"
+  stop_daemon
+  echo "fzf end to end: Enter opened $first; the daemon answered $((after - before)) queries"
+fi
 echo "fzf recipe: ok"
