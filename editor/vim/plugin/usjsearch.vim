@@ -4,6 +4,10 @@
 if exists('g:loaded_usjsearch') || &compatible
   finish
 endif
+if !has('nvim') && v:version < 801
+  echomsg 'usjsearch: needs Vim 8.1 or later (or Neovim)'
+  finish
+endif
 let g:loaded_usjsearch = 1
 
 " Program to run: a string (one word) or a list (program and arguments).
