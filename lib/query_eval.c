@@ -94,6 +94,7 @@ struct sctx {
     pexp            *px;
     size_t           npx;
     uint32_t        *posbuf;  /* phrase scratch */
+    uint32_t         poscap;
 };
 
 static uint64_t now_ns(void)
@@ -304,15 +305,38 @@ static int phrase_freq(it *t, uint32_t *freq)
     int rc = usj_postings_positions(t->kids[0]->p, &p0, &n0);
     if (rc)
         return rc;
+    if (t->nkids == 2) {          /* the common case: one merge, no copy */
+        const uint32_t *p1;
+        uint32_t n1, f = 0, rel = t->q->relpos[1];
+        if ((rc = usj_postings_positions(t->kids[1]->p, &p1, &n1)))
+            return rc;
+        for (uint32_t i = 0, j = 0; i < n0 && j < n1;) {
+            uint64_t want = (uint64_t)p0[i] + rel;
+            if (p1[j] < want)
+                j++;
+            else if (p1[j] > want)
+                i++;
+            else {
+                f++;
+                i++;
+                j++;
+            }
+        }
+        *freq = f;
+        return 0;
+    }
     /* candidates: positions of term 0; filter by each later term */
     uint32_t *cand = t->cx->posbuf;
     size_t nc = 0;
-    /* posbuf is sized lazily to the largest n0 seen */
-    if (n0 > 0) {
+    /* posbuf grows to the largest n0 seen */
+    if (n0 > t->cx->poscap) {
         uint32_t *nb = realloc(cand, n0 * sizeof *nb);
         if (!nb)
             return nomem();
         t->cx->posbuf = cand = nb;
+        t->cx->poscap = n0;
+    }
+    if (n0 > 0) {
         memcpy(cand, p0, n0 * sizeof *cand);
         nc = n0;
     }
