@@ -88,7 +88,8 @@ struct sctx {
     uint32_t         work;
     int              timed_out;
     int              err;
-    usj_analyzer    *an;
+    usj_analyzer    *an;      /* hit texts (per thread, see need_an) */
+    usj_analyzer    *tan;     /* titles */
     it             **all;     /* every iterator, to free */
     size_t           nall, capall;
     pexp            *px;
@@ -996,27 +997,37 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
 /* One analyzer per thread, made on first use and kept (creating one costs
  * tens of microseconds: its stem cache), freed when the thread exits. A
  * search uses it only between its own calls, never across a return. */
-static _Thread_local usj_analyzer *tl_an;
+static _Thread_local usj_analyzer *tl_an[2];
 static pthread_key_t an_key;
 static pthread_once_t an_once = PTHREAD_ONCE_INIT;
 static int an_key_ok;
 
-static void an_destroy(void *p) { usj_analyzer_free(p); }
+static void an_destroy(void *p)
+{
+    usj_analyzer **a = p;
+    usj_analyzer_free(a[0]);
+    usj_analyzer_free(a[1]);
+    a[0] = a[1] = NULL;
+}
 static void an_key_make(void) { an_key_ok = pthread_key_create(&an_key, an_destroy) == 0; }
 
-static int need_an(sctx *cx)
+
+/* which: 0 for hit texts, 1 for titles (a title is analyzed while a hit's
+ * analysis is still in use, so it needs its own analyzer). */
+static int need_an(sctx *cx, int which)
 {
-    if (cx->an)
+    usj_analyzer **slot = which ? &cx->tan : &cx->an;
+    if (*slot)
         return 0;
-    if (!tl_an) {
-        int rc = usj_analyzer_new(&tl_an, 0);
+    if (!tl_an[which]) {
+        int rc = usj_analyzer_new(&tl_an[which], 0);
         if (rc)
             return rc;
         pthread_once(&an_once, an_key_make);
         if (an_key_ok)
             pthread_setspecific(an_key, tl_an);
     }
-    cx->an = tl_an;
+    *slot = tl_an[which];
     return 0;
 }
 
@@ -1025,10 +1036,10 @@ static int title_match(sctx *cx, const qnode *q, const char *title)
     const usj_analysis *an;
     if (!title)
         return 0;
-    int rc = need_an(cx);
+    int rc = need_an(cx, 1);
     if (rc)
         return rc;
-    rc = usj_analyze(cx->an, title, strlen(title), &an);
+    rc = usj_analyze(cx->tan, title, strlen(title), &an);
     if (rc)
         return rc;
     for (size_t i = 0; i < an->ntokens; i++) {
@@ -1298,7 +1309,7 @@ static int build_hit(sctx *cx, const usj_query *q, usj_textcache *tc,
     if ((rc = usj_hit_set_strings(h, di.path, di.title, text, len)))
         return rc;
     const usj_analysis *an;
-    if ((rc = need_an(cx)) || (rc = usj_analyze(cx->an, h->text, h->text_len, &an)))
+    if ((rc = need_an(cx, 0)) || (rc = usj_analyze(cx->an, h->text, h->text_len, &an)))
         return rc;
     spanv v = {0};
     usj_buf e = USJ_BUF_INIT;

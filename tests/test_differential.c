@@ -35,6 +35,8 @@ typedef struct bdoc {
 
 typedef struct bfile {
     char     *path;
+    char     *src;       /* the file as indexed (to check line/column) */
+    size_t    srclen;
     uint32_t  ntok;
     uint32_t *tid, *pos;
     char    **norm;
@@ -42,6 +44,7 @@ typedef struct bfile {
 
 typedef struct corpus {
     char       dir[512];
+    char      *srcdir;    /* where the indexed paths are, or NULL */
     usj_index *idx;
     uint32_t   ndocs, nfiles;
     bdoc      *docs;
@@ -140,6 +143,10 @@ static void corpus_load(corpus *C, const char *idx_path)
         const char *p, *t;
         cr_assert_eq(usj_index_file(C->idx, f, &p, &t), 0);
         C->files[f].path = strdup(p);
+        char fp[2048];
+        snprintf(fp, sizeof fp, "%s/%s", C->srcdir, p);
+        C->files[f].src = fx_slurp(fp, &C->files[f].srclen);
+        cr_assert_not_null(C->files[f].src, "%s", fp);
         const usj_analysis *a;
         cr_assert_eq(usj_analyze(an, t, strlen(t), &a), 0);
         load_tokens(C, a, &C->files[f].ntok, &C->files[f].tid,
@@ -204,7 +211,9 @@ static void corpus_free(corpus *C)
         free_toks(C->files[f].tid, C->files[f].pos, C->files[f].norm,
                   C->files[f].ntok);
         free(C->files[f].path);
+        free(C->files[f].src);
     }
+    free(C->srcdir);
     for (uint32_t i = 0; i < C->nterms; i++)
         free(C->terms[i]);
     free(C->terms);
@@ -391,6 +400,34 @@ static int scored_cmp(const void *a, const void *b)
 static int near(double a, double b)
 {
     return fabs(a - b) <= 1e-9 * (1.0 + fabs(a) + fabs(b));
+}
+
+/* The hit's line and column point at its first span in the source file. */
+static void check_position(const corpus *C, const usj_hit *h, const char *qs)
+{
+    if (h->nspans == 0) {
+        cr_assert_eq(h->line, h->para_line);
+        cr_assert_eq(h->column, 1);
+        return;
+    }
+    const bfile *f = &C->files[C->docs[h->doc].file];
+    const char *p = f->src, *end = f->src + f->srclen;
+    for (uint32_t l = 1; l < h->line && p < end; l++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        cr_assert_not_null(nl, "[%s] line %u past the end of %s", qs, h->line,
+                           f->path);
+        p = nl + 1;
+    }
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t linelen = (size_t)((eol ? eol : end) - p);
+    cr_assert(h->column >= 1 && h->column <= linelen, "[%s] %s:%u column %u",
+              qs, f->path, h->line, h->column);
+    size_t n = h->spans[0].end - h->spans[0].start;
+    if (n > linelen - (h->column - 1))
+        n = linelen - (h->column - 1);
+    cr_assert(memcmp(p + h->column - 1, h->text + h->spans[0].start, n) == 0,
+              "[%s] %s:%u:%u does not hold the match", qs, f->path, h->line,
+              h->column);
 }
 
 /* ------------------------------------------------------- query generator */
@@ -609,6 +646,7 @@ static void check_query(corpus *C, usj_analyzer *an, const char *qs, stats *st)
     for (size_t i = 0; i < r->nhits; i++) {
         const usj_hit *h = &r->hits[i];
         cr_assert(in[h->doc], "[%s]: doc %u is not a match", qs, h->doc);
+        check_position(C, h, qs);
         in[h->doc] = 0;   /* no duplicates */
         cr_assert(near(h->score, by_doc[h->doc]), "[%s]: doc %u score %.12g, "
                   "brute force %.12g", qs, h->doc, h->score, by_doc[h->doc]);
@@ -679,6 +717,7 @@ static void seeds_corpus(corpus *C)
     char p[600];
     snprintf(p, sizeof p, "%s/seeds.idx", C->dir);
     cr_assert_eq(fx_build_seeds(p), 0, "%s", usj_error_last());
+    C->srcdir = strdup(fx_root());
     corpus_load(C, p);
 }
 
@@ -757,13 +796,20 @@ static void generated_corpus(corpus *C, uint64_t seed, unsigned nfiles)
         usj_buf b = USJ_BUF_INIT;
         gen_file(&s, &b, f);
         char name[64];
-        snprintf(name, sizeof name, "gen/f%03u.txt", f);
+        snprintf(name, sizeof name, "f%03u.txt", f);
+        char fp[700];
+        snprintf(fp, sizeof fp, "%s/%s", C->dir, name);
+        FILE *out = fopen(fp, "wb");
+        cr_assert_not_null(out);
+        cr_assert_eq(fwrite(b.data, 1, b.len, out), b.len);
+        fclose(out);
         cr_assert_eq(usj_writer_add_file(w, name, b.data, b.len, NULL), 0,
                      "%s", usj_error_last());
         usj_buf_free(&b);
     }
     cr_assert_eq(usj_writer_commit(w, NULL), 0, "%s", usj_error_last());
     usj_writer_free(w);
+    C->srcdir = strdup(C->dir);
     corpus_load(C, p);
 }
 
