@@ -11,12 +11,20 @@
 /* Longest token kept; longer runs (base64, hashes) are cut to this many
  * bytes so the dictionary stays sane. */
 #define USJ_MAX_TOKEN_BYTES     64u
-/* Stem cache entries per analyzer (power of two); misses call libstemmer. */
+/* Stem cache entries per analyzer (power of two); misses call libstemmer.
+ * 64 bytes each (4 MB, calloc'd: only the slots used are touched); 2^14
+ * measured ~15% slower on English prose (collisions), 2^12 ~2x slower. */
 #define USJ_STEM_CACHE_SLOTS    (1u << 16)
+/* Largest amount extracted as a typed number: values are stored as int64
+ * thousandths (USJ_NUM_SCALE), INT64_MAX / 1000 ~ 9.22e15; larger amounts
+ * stay ordinary tokens only. */
+#define USJ_NUM_MAX             9e15
 
 /* ---- paragraphs ---- */
 /* A block of 2+ lines is hard-wrapped (one paragraph) in auto mode when every
- * line but the last is between these byte lengths. */
+ * line but the last is between these byte lengths (and the last is at most
+ * USJ_WRAP_MAX): ~70-column text fits, seed headlines (< 30) and unwrapped
+ * prose lines (> 100) do not. */
 #define USJ_WRAP_MIN            30u
 #define USJ_WRAP_MAX            100u
 

@@ -40,10 +40,9 @@
 #include <strings.h>
 
 #include "analyze_int.h"
+#include "limits.h"
 #include "usj/error.h"
 
-/* Largest value extracted: INT64_MAX / USJ_NUM_SCALE is about 9.22e15. */
-#define USJ_NUM_MAX 9e15
 
 static const char *const type_names[USJ_NUM_NTYPES] = {
     "money", "percent", "year", "count"
