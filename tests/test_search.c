@@ -4,6 +4,7 @@
  * paging, count-only, explain, limits. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,4 +357,56 @@ Test(search, damaged_index_never_crashes)
     cr_log_info("damaged index: opened %d of 200", opened);
     unlink(q);
     free(orig);
+}
+
+/* One index shared by several threads (each search has its own cursors and
+ * per-thread analyzers): same results as a single thread. */
+
+static const char *mt_queries[] = {"japan", "\"Section 232\"", "tariff OR steel",
+                                   "semicond*", "$1t..", "japan -tariff",
+                                   "title:japan energy", "trade (security OR defense)"};
+#define MT_N (sizeof mt_queries / sizeof *mt_queries)
+static uint32_t mt_first[MT_N];
+static uint64_t mt_total[MT_N];
+
+static void *mt_worker(void *arg)
+{
+    (void)arg;
+    usj_analyzer *a;
+    if (usj_analyzer_new(&a, 0))
+        return (void *)1;
+    intptr_t bad = 0;
+    for (int round = 0; round < 40; round++)
+        for (size_t i = 0; i < MT_N; i++) {
+            usj_query *p = NULL;
+            usj_results *r = NULL;
+            usj_search_opts o = {5, 0, 0, 0};
+            if (usj_query_parse(&p, mt_queries[i], strlen(mt_queries[i]), a) ||
+                usj_search(&r, idx, p, &o) || r->total != mt_total[i] ||
+                (r->nhits && r->hits[0].doc != mt_first[i]))
+                bad = 1;
+            usj_results_free(r);
+            usj_query_free(p);
+        }
+    usj_analyzer_free(a);
+    return (void *)bad;
+}
+
+Test(search, threads_share_an_index)
+{
+    for (size_t i = 0; i < MT_N; i++) {
+        usj_results *r = run(mt_queries[i], 5, 0, 0);
+        mt_total[i] = r->total;
+        mt_first[i] = r->nhits ? r->hits[0].doc : 0;
+        cr_assert_gt(r->total, 0, "%s", mt_queries[i]);
+        usj_results_free(r);
+    }
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, mt_worker, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        void *ret;
+        pthread_join(th[i], &ret);
+        cr_assert_null(ret, "thread %d saw different results", i);
+    }
 }
