@@ -1,13 +1,15 @@
 /* lib/stem.c — the Snowball English stemmer (libstemmer, "english", UTF-8)
- * behind a direct-mapped cache of USJ_STEM_CACHE_SLOTS entries, so that
- * libstemmer only runs on a miss. One per analyzer (not thread-safe).
+ * behind a cache of USJ_STEM_CACHE_SLOTS entries, so that libstemmer only
+ * runs on a miss. One per analyzer (not thread-safe).
  *
- * A slot (64 bytes, one cache line) holds the folded word zero-padded to 32
- * bytes — cached words never contain NUL, so the padding also encodes the
- * length and a lookup is four 64-bit compares — plus its stem. Words of 32
- * bytes or more, words with a NUL, and stems of STEM_MAX bytes or more
- * bypass the cache. The
- * slot array is calloc'd, so pages are only touched as slots fill. */
+ * The cache is 2-way set associative (pairs of slots, the most recently used
+ * first), so two frequent words hashing to the same pair do not keep
+ * evicting each other. A slot (64 bytes, one cache line) holds the folded
+ * word zero-padded to 32 bytes — cached words never contain NUL, so the
+ * padding also encodes the length and a lookup is four 64-bit compares —
+ * plus its stem. Words of 32 bytes or more, words with a NUL, and stems of
+ * STEM_MAX bytes or more bypass the cache. The slot array is calloc'd, so
+ * pages are only touched as slots fill. */
 #include <libstemmer.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +77,12 @@ static inline uint32_t hash_key(const uint64_t k[KEY_WORDS])
     return (uint32_t)(h >> 32);
 }
 
+static inline int key_eq(const stem_slot *sl, const uint64_t k[KEY_WORDS])
+{
+    return sl->key[0] == k[0] && sl->key[1] == k[1] && sl->key[2] == k[2] &&
+           sl->key[3] == k[3];
+}
+
 const char *usj_stemmer_stem(usj_stemmer *s, const char *word, size_t len,
                              int padded, size_t *out_len, int *same)
 {
@@ -90,9 +98,17 @@ const char *usj_stemmer_stem(usj_stemmer *s, const char *word, size_t len,
             memcpy(k, word, len);
         else
             goto uncached;               /* a NUL would alias a shorter key */
-        slot = &s->slots[hash_key(k) & (USJ_STEM_CACHE_SLOTS - 1)];
-        if (slot->key[0] == k[0] && slot->key[1] == k[1] &&
-            slot->key[2] == k[2] && slot->key[3] == k[3]) {
+        /* 2-way set: slot[0] is the most recently used of the pair */
+        slot = &s->slots[hash_key(k) & (USJ_STEM_CACHE_SLOTS - 2)];
+        if (key_eq(slot, k)) {
+            *out_len = slot->slen;
+            *same = slot->same;
+            return slot->stem;
+        }
+        if (key_eq(slot + 1, k)) {
+            stem_slot t = slot[1];
+            slot[1] = slot[0];
+            slot[0] = t;
             *out_len = slot->slen;
             *same = slot->same;
             return slot->stem;
@@ -113,6 +129,7 @@ uncached:
     size_t n = rl < 0 ? 0 : (size_t)rl;
     *same = n == len && memcmp(r, word, n) == 0;
     if (slot && n < STEM_MAX) {
+        slot[1] = slot[0];                     /* evict the older one */
         memcpy(slot->key, k, sizeof k);
         slot->slen = (uint8_t)n;
         slot->same = (uint8_t)*same;

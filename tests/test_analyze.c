@@ -3,6 +3,7 @@
  * from the seeds, spans and positions, stemming, invalid UTF-8, NUL bytes,
  * limits, and properties over the seeds and over random bytes. */
 #include <criterion/criterion.h>
+#include <libstemmer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,36 @@ Test(analyze, stem_odd_words)
     cr_assert_eq(n, 37);
     s = usj_analyzer_stem(az, "", 0, &n);
     cr_assert_eq(n, 0);
+}
+
+/* The stem cache under heavy eviction agrees with libstemmer itself. */
+Test(analyze, stem_cache_differential)
+{
+    static const char *const syl[] = {
+        "con", "duct", "ing", "s", "ation", "al", "ize", "ed", "ly", "ness",
+        "pre", "semi", "tar", "iff", "ment", "er", "ies", "y", "ful", "é",
+    };
+    struct sb_stemmer *sb = sb_stemmer_new("english", "UTF_8");
+    cr_assert_not_null(sb);
+    unsigned seed = 99;
+    char w[128];
+    for (int iter = 0; iter < 300000; iter++) {
+        size_t n = 0;
+        int k = 1 + rand_r(&seed) % 6;
+        for (int j = 0; j < k; j++) {
+            const char *p = syl[rand_r(&seed) % 20];
+            memcpy(w + n, p, strlen(p));
+            n += strlen(p);
+        }
+        size_t sl;
+        const char *st = usj_analyzer_stem(az, w, n, &sl);
+        const sb_symbol *r = sb_stemmer_stem(sb, (const sb_symbol *)w, (int)n);
+        int rl = sb_stemmer_length(sb);
+        cr_assert_eq(sl, (size_t)rl, "'%.*s'", (int)n, w);
+        cr_assert_eq(memcmp(st, r, sl), 0, "'%.*s'", (int)n, w);
+        cr_assert_eq(st[sl], '\0');
+    }
+    sb_stemmer_delete(sb);
 }
 
 Test(analyze, unicode_folding)
