@@ -62,11 +62,9 @@ static size_t trimmed_len(const char *buf, const line *l)
 
 static int is_table_row(const char *buf, const line *l)
 {
-    int bars = 0;
-    for (size_t i = l->start; i < l->end; i++)
-        if (buf[i] == '|' && ++bars >= 2)
-            return 1;
-    return 0;
+    const char *e = buf + l->end;
+    const char *bar = memchr(buf + l->start, '|', l->end - l->start);
+    return bar && memchr(bar + 1, '|', (size_t)(e - bar - 1)) != NULL;
 }
 
 static int emit(usj_para_cb cb, void *ctx, const char *buf, size_t start,
