@@ -3,10 +3,12 @@
  * byte spans, stemming through stem.c, then numbers through numbers.c.
  *
  * Rules, in the order the scanner applies them at a word start:
- *  - ASCII goes through a 128-entry class table (fast path); other code
- *    points are classified by their Unicode category (utf8proc) and folded
- *    with utf8proc_decompose_char(DECOMPOSE|COMPAT|CASEFOLD|STRIPMARK), one
- *    code point at a time, so spans stay in the ORIGINAL text;
+ *  - ASCII letters and digits go through a 256-entry fold table (the fast
+ *    path, a byte at a time); other code points are classified by their
+ *    Unicode category (utf8proc) and folded with utf8proc_decompose_char
+ *    (DECOMPOSE|COMPAT|CASEFOLD|STRIPMARK), one code point at a time, so
+ *    spans stay in the ORIGINAL text; a 512-entry cache keeps recent
+ *    code points' class and folding;
  *  - acronyms: single letters joined by dots ("U.S.", "U.S.A.", "D.C.",
  *    "a.m.", also "U.S" without the last dot) give one token ("us"); the
  *    span covers the letters and dots, the trailing dot included;
