@@ -220,18 +220,30 @@ static int filter_file(it *t, uint32_t file, const char *path,
     return *m == 1;
 }
 
+/* The docs of a file are contiguous (docs/FORMAT.md), so a file that does
+ * not match is skipped whole: binary search for its last doc. */
 static uint32_t adv_filter(it *t, uint32_t target)
 {
     if (t->started && t->doc >= target)
         return t->doc;
     t->started = 1;
     sctx *cx = t->cx;
-    for (uint32_t d = target; d < cx->ndocs; d++) {
+    uint32_t d = target;
+    while (d < cx->ndocs && !tick(cx)) {
         usj_doc_info di;
-        if (tick(cx) || usj_index_doc(cx->idx, d, &di))
+        if (usj_index_doc(cx->idx, d, &di) || di.file >= cx->nfiles)
             break;
-        if (di.file < cx->nfiles && filter_file(t, di.file, di.path, di.title))
+        if (filter_file(t, di.file, di.path, di.title))
             return t->doc = d;
+        uint32_t lo = d + 1, hi = cx->ndocs, f = di.file;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (usj_index_doc(cx->idx, mid, &di) == 0 && di.file == f)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        d = lo;
     }
     return t->doc = USJ_DOC_END;
 }
