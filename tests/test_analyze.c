@@ -4,6 +4,7 @@
  * limits, and properties over the seeds and over random bytes. */
 #include <criterion/criterion.h>
 #include <libstemmer.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,6 +489,67 @@ Test(analyze, seeds_known_tokens)
                 (i + 5 == len || !((buf[i + 5] | 0x20) >= 'a' &&
                                    (buf[i + 5] | 0x20) <= 'z'));
     cr_assert_eq(japan, want);
+    free(buf);
+}
+
+/* ---- one analyzer per thread: no hidden shared state ---- */
+
+typedef struct thr {
+    const char *buf;
+    size_t      len;
+    uint64_t    sum;
+    int         rc;
+} thr;
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
+static void *thr_main(void *arg)
+{
+    thr *t = arg;
+    usj_analyzer *a;
+    if ((t->rc = usj_analyzer_new(&a, 0)))
+        return NULL;
+    uint64_t h = 14695981039346656037ull;
+    for (int rep = 0; rep < 20; rep++) {
+        const usj_analysis *r;
+        if ((t->rc = usj_analyze(a, t->buf, t->len, &r)))
+            break;
+        for (size_t i = 0; i < r->ntokens; i++) {
+            h = fnv(h, r->tokens[i].term, r->tokens[i].term_len + 1);
+            h = fnv(h, &r->tokens[i].start, sizeof r->tokens[i].start);
+        }
+        for (size_t i = 0; i < r->nnumbers; i++)
+            h = fnv(h, &r->numbers[i].value, sizeof r->numbers[i].value);
+    }
+    t->sum = h;
+    usj_analyzer_free(a);
+    return NULL;
+}
+
+Test(analyze, threads_with_their_own_analyzers_agree)
+{
+    size_t len;
+    char *buf = read_seed("001_ec36a14128f0579a.txt", &len);
+    thr one = {buf, len, 0, 0};
+    thr_main(&one);
+    cr_assert_eq(one.rc, 0);
+    pthread_t tid[4];
+    thr t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (thr){buf, len, 0, 0};
+        cr_assert_eq(pthread_create(&tid[i], NULL, thr_main, &t[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(tid[i], NULL);
+        cr_assert_eq(t[i].rc, 0);
+        cr_assert_eq(t[i].sum, one.sum, "thread %d differs", i);
+    }
     free(buf);
 }
 
