@@ -953,6 +953,30 @@ static int ub_cmp(const void *a, const void *b)
  * doc enter on its own ("non-essential"), so candidates come only from the
  * other lists, and a non-essential list is looked at (advance) only while
  * the candidate could still beat the heap. The total is counted apart. */
+/* Min-heap of cursors by current doc (the essential lists of MaxScore). */
+static void ch_down(it **a, uint32_t n, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && a[l]->doc < a[m]->doc)
+            m = l;
+        if (r < n && a[r]->doc < a[m]->doc)
+            m = r;
+        if (m == i)
+            return;
+        it *x = a[i];
+        a[i] = a[m];
+        a[m] = x;
+        i = m;
+    }
+}
+
+static void ch_build(it **a, uint32_t n)
+{
+    for (uint32_t i = n / 2; i-- > 0;)
+        ch_down(a, n, i);
+}
+
 static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
 {
     int rc = count_union(cx, t, total);
@@ -962,25 +986,32 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
     it **k = t->kids;              /* reordered in place: scoring is a sum */
     qsort(k, n, sizeof *k, ub_cmp);
     double *cum = malloc(n * sizeof *cum);
-    if (!cum)
+    it **hp = malloc(n * sizeof *hp);
+    if (!cum || !hp) {
+        free(cum);
+        free(hp);
         return nomem();
+    }
     double acc = 0;
     for (uint32_t i = 0; i < n; i++)
         cum[i] = acc += k[i]->ub;
     uint32_t ess = 0;              /* k[ess..n) are essential */
+    uint32_t hn = 0;
     for (uint32_t i = 0; i < n; i++)
-        adv_term(k[i], 0);
-    for (;;) {
-        uint32_t d = USJ_DOC_END;
-        for (uint32_t i = ess; i < n; i++)
-            if (k[i]->doc < d)
-                d = k[i]->doc;
-        if (d == USJ_DOC_END || tick(cx))
-            break;
+        if (adv_term(k[i], 0) != USJ_DOC_END)
+            hp[hn++] = k[i];
+    ch_build(hp, hn);
+    while (hn > 0 && !tick(cx)) {
+        uint32_t d = hp[0]->doc;
         double s = 0;
-        for (uint32_t i = ess; i < n; i++)
-            if (k[i]->doc == d)
-                s += score(k[i]);
+        /* every essential list on d: score it and move it past d */
+        while (hn > 0 && hp[0]->doc == d) {
+            it *c = hp[0];
+            s += score(c);
+            if (adv_term(c, d + 1) == USJ_DOC_END)
+                hp[0] = hp[--hn];
+            ch_down(hp, hn, 0);
+        }
         int full = h->n == h->k;
         uint32_t i = ess;
         while (i > 0) {
@@ -988,19 +1019,26 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
             if (full && s + cum[i] <= h->e[0].s)
                 break;
             if (adv_term(k[i], d) == d)
-                s += score(k[i]);
+                s += usj_rank_bm25(k[i]->w, usj_postings_freq(k[i]->p),
+                                   cx->doclens[d], cx->avgdl);
         }
         if (!full || s > h->e[0].s) {
             heap_offer(h, s, d);
+            uint32_t was = ess;
             if (h->n == h->k)
                 while (ess < n && cum[ess] <= h->e[0].s)
                     ess++;
+            if (ess != was) {       /* lists became non-essential: rebuild */
+                hn = 0;
+                for (uint32_t j = ess; j < n; j++)
+                    if (k[j]->doc != USJ_DOC_END)
+                        hp[hn++] = k[j];
+                ch_build(hp, hn);
+            }
         }
-        for (uint32_t j = ess; j < n; j++)
-            if (k[j]->doc == d)
-                adv_term(k[j], d + 1);
     }
     free(cum);
+    free(hp);
     return 0;
 }
 
