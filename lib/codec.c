@@ -14,14 +14,6 @@ static inline uint64_t load64(const uint8_t *p)
     return v;
 }
 
-static unsigned width_of(const uint32_t *in, size_t n)
-{
-    uint32_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        m |= in[i];
-    return m ? 32u - (unsigned)__builtin_clz(m) : 0u;
-}
-
 /* Pack n values of width b: ceil(n * b / 8) bytes, LSB-first. */
 static uint8_t *pack(const uint32_t *in, size_t n, unsigned b, uint8_t *o)
 {
@@ -48,15 +40,59 @@ static size_t packed_bytes(size_t n, unsigned b)
     return (n * b + 7) / 8;
 }
 
+/* Encode one group of k values (k <= 128): choose the width b that
+ * minimises packed bits plus exceptions (values wider than b, stored as
+ * index byte + varint of their high bits). */
+static uint8_t *encode_group(const uint32_t *in, size_t k, uint8_t *o)
+{
+    unsigned hist[33] = {0};
+    for (size_t i = 0; i < k; i++)
+        hist[in[i] ? 32 - __builtin_clz(in[i]) : 0]++;
+    unsigned maxb = 32;
+    while (maxb > 0 && hist[maxb] == 0)
+        maxb--;
+    unsigned best = maxb;
+    size_t best_cost = packed_bytes(k, maxb);
+    for (unsigned b = 0; b < maxb; b++) {
+        size_t cost = packed_bytes(k, b) + 1, nexc = 0;
+        for (unsigned l = b + 1; l <= maxb; l++) {
+            nexc += hist[l];
+            cost += hist[l] * (1 + (l - b + 6) / 7);
+        }
+        if (nexc <= 255 && cost < best_cost) {
+            best_cost = cost;
+            best = b;
+        }
+    }
+    if (best == maxb) {
+        *o++ = (uint8_t)best;
+        return pack(in, k, best, o);
+    }
+    uint32_t low[USJ_CODEC_BLOCK] = {0};
+    const uint32_t mask = (uint32_t)((UINT64_C(1) << best) - 1);
+    unsigned nexc = 0;
+    for (size_t i = 0; i < k; i++) {
+        low[i] = in[i] & mask;
+        nexc += (in[i] >> best) != 0;
+    }
+    *o++ = (uint8_t)(best | USJ_CODEC_EXC);
+    *o++ = (uint8_t)nexc;
+    o = pack(low, k, best, o);
+    for (size_t i = 0; i < k; i++)
+        if (in[i] >> best) {
+            *o++ = (uint8_t)i;
+            o += usj_varint_put(o, in[i] >> best);
+        }
+    return o;
+}
+
 size_t usj_codec_encode(const uint32_t *in, size_t n, uint8_t *out)
 {
     uint8_t *o = out;
     size_t i = 0;
     while (n - i >= USJ_CODEC_MINPACK) {
         size_t k = n - i < USJ_CODEC_BLOCK ? n - i : USJ_CODEC_BLOCK;
-        unsigned b = width_of(in + i, k);
-        *o++ = (uint8_t)b;
-        o = pack(in + i, k, b, o);
+        o = encode_group(in + i, k, o);
         i += k;
     }
     for (; i < n; i++)
@@ -101,12 +137,27 @@ int usj_codec_decode(const uint8_t *p, const uint8_t *end, uint32_t *out,
         size_t k = n - i < USJ_CODEC_BLOCK ? n - i : USJ_CODEC_BLOCK;
         if (p >= end)
             return -1;
-        unsigned b = *p++;
+        unsigned b = *p++, nexc = 0;
+        if (b & USJ_CODEC_EXC) {
+            b &= ~USJ_CODEC_EXC;
+            if (p >= end || b >= 32)
+                return -1;
+            nexc = *p++;
+        }
         size_t nb = packed_bytes(k, b);
         if (b > 32 || (size_t)(end - p) < nb)
             return -1;
         unpack(p, end, k, b, out + i);
         p += nb;
+        for (unsigned e = 0; e < nexc; e++) {
+            uint32_t hi;
+            if (p >= end || *p >= k)
+                return -1;
+            size_t at = *p++;
+            if (usj_varint_get32(&p, end, &hi) || hi == 0 || (b > 0 && (hi >> (32 - b)) != 0))
+                return -1;
+            out[i + at] |= hi << b;
+        }
         i += k;
     }
     for (; i < n; i++)

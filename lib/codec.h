@@ -6,6 +6,11 @@
  *   bit-packed: one byte holding the bit width b (0..32), then
  *   ceil(k*b/8) bytes (k values, b bits each, LSB-first); a last group of
  *   fewer than 8 values is written as LEB128 varints (no width byte).
+ *   Patched groups (PFOR): when a few values are much wider than the rest,
+ *   the width byte has bit 6 set (USJ_CODEC_EXC), a byte nexc follows, the
+ *   k values are packed at width b (their low bits), then nexc exceptions
+ *   {u8 index in the group, varint value >> b (non-zero)} patch the wide
+ *   ones. The encoder picks the b that gives the fewest bytes.
  *
  * The decoder takes (p, end), never reads past end, and returns -1 on
  * malformed input without setting a message: callers know which section and
@@ -18,11 +23,12 @@
 
 #define USJ_CODEC_BLOCK 128u
 #define USJ_CODEC_MINPACK 8u
+#define USJ_CODEC_EXC   0x40u
 
 /* Worst-case encoded size of n values. */
 static inline size_t usj_codec_bound(size_t n)
 {
-    return (n / USJ_CODEC_BLOCK + 1) * (1 + 4 * USJ_CODEC_BLOCK);
+    return (n / USJ_CODEC_BLOCK + 1) * (2 + 4 * USJ_CODEC_BLOCK);
 }
 
 /* Encode in[0..n) into out (room for usj_codec_bound(n)); returns bytes. */

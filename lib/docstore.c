@@ -10,6 +10,8 @@
  *   data: each block is one zlib stream; uncompressed it holds, for each of
  *   its docs, a varint text length, then the texts concatenated. A block
  *   holds whole paragraphs and is closed once it reaches USJ_TEXT_BLOCK_BYTES. */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +22,60 @@
 
 /* ------------------------------------------------------------- writer */
 
+/* Blocks are compressed by a worker thread while the writer analyzes the
+ * next ones (DEFLATE costs about as much as the analysis); the writer
+ * thread appends the results in order. Without a thread (pthread_create
+ * failed) blocks are compressed inline. */
+
+static int compress_block(usj_textw *t, const usj_buf *lens, const usj_buf *text)
+{
+    size_t total = lens->len + text->len;
+    if (deflateReset(&t->z) != Z_OK)
+        return usj_error_set(USJ_EIO, "zlib: deflateReset failed");
+    size_t bound = deflateBound(&t->z, (uLong)total) + 64;
+    if (bound > t->zcap) {
+        uint8_t *p = realloc(t->zbuf, bound);
+        if (!p)
+            return usj_error_set(USJ_ENOMEM, "out of memory (text block)");
+        t->zbuf = p;
+        t->zcap = bound;
+    }
+    t->z.next_out = t->zbuf;
+    t->z.avail_out = (uInt)t->zcap;
+    t->z.next_in = (Bytef *)(lens->data ? lens->data : "");
+    t->z.avail_in = (uInt)lens->len;
+    if (deflate(&t->z, Z_NO_FLUSH) != Z_OK)
+        return usj_error_set(USJ_EIO, "zlib: deflate failed");
+    t->z.next_in = (Bytef *)(text->data ? text->data : "");
+    t->z.avail_in = (uInt)text->len;
+    if (deflate(&t->z, Z_FINISH) != Z_STREAM_END)
+        return usj_error_set(USJ_EIO, "zlib: deflate did not finish");
+    t->zlen = t->zcap - t->z.avail_out;
+    return 0;
+}
+
+static void *worker(void *arg)
+{
+    usj_textw *t = arg;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        while (!t->quit && !(t->job_ready && !t->job_done))
+            pthread_cond_wait(&t->cv, &t->mu);
+        if (t->quit)
+            break;
+        pthread_mutex_unlock(&t->mu);
+        int rc = compress_block(t, &t->job_lens, &t->job_text);
+        const char *msg = rc ? usj_error_last() : "";
+        pthread_mutex_lock(&t->mu);
+        t->job_rc = rc;
+        snprintf(t->job_msg, sizeof t->job_msg, "%s", msg);
+        t->job_done = 1;
+        pthread_cond_broadcast(&t->cv);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
 int usj_textw_init(usj_textw *t, usj_spool *data)
 {
     memset(t, 0, sizeof *t);
@@ -27,7 +83,51 @@ int usj_textw_init(usj_textw *t, usj_spool *data)
     if (deflateInit(&t->z, USJ_TEXT_ZLEVEL) != Z_OK)
         return usj_error_set(USJ_ENOMEM, "zlib: cannot initialise deflate");
     t->zinit = 1;
+    if (pthread_mutex_init(&t->mu, NULL) == 0) {
+        if (pthread_cond_init(&t->cv, NULL) == 0) {
+            if (pthread_create(&t->th, NULL, worker, t) == 0) {
+                t->threaded = 1;
+                return 0;
+            }
+            pthread_cond_destroy(&t->cv);
+        }
+        pthread_mutex_destroy(&t->mu);
+    }
     return 0;
+}
+
+/* Append the compressed block (in zbuf) to the spool and the table. */
+static int append_block(usj_textw *t, uint32_t first_doc, size_t ulen)
+{
+    uint8_t e[USJ_TEXT_ENTRY];
+    usj_st64(e, t->comp_bytes);
+    usj_st32(e + 8, first_doc);
+    usj_st32(e + 12, (uint32_t)ulen);
+    int rc;
+    if ((rc = usj_buf_put(&t->entries, e, sizeof e)) ||
+        (rc = usj_spool_write(t->data, t->zbuf, t->zlen)))
+        return rc;
+    t->comp_bytes += t->zlen;
+    t->nblocks++;
+    return 0;
+}
+
+/* Wait for the block in the worker and append it. */
+static int drain(usj_textw *t)
+{
+    if (!t->threaded)
+        return 0;
+    pthread_mutex_lock(&t->mu);
+    while (t->job_ready && !t->job_done)
+        pthread_cond_wait(&t->cv, &t->mu);
+    int pending = t->job_ready, rc = t->job_rc;
+    t->job_ready = t->job_done = 0;
+    pthread_mutex_unlock(&t->mu);
+    if (!pending)
+        return 0;
+    if (rc)
+        return usj_error_set(rc, "%s", t->job_msg);
+    return append_block(t, t->job_first, t->job_lens.len + t->job_text.len);
 }
 
 int usj_textw_add(usj_textw *t, uint32_t doc, const char *text, size_t len)
@@ -50,37 +150,27 @@ int usj_textw_flush(usj_textw *t)
     size_t total = t->lens.len + t->text.len;
     if (total > USJ_MAX_TEXT_BLOCK)
         return usj_error_set(USJ_ELIMIT, "text block of %zu bytes", total);
-    if (deflateReset(&t->z) != Z_OK)
-        return usj_error_set(USJ_EIO, "zlib: deflateReset failed");
-    size_t bound = deflateBound(&t->z, (uLong)total) + 64;
-    if (bound > t->zcap) {
-        uint8_t *p = realloc(t->zbuf, bound);
-        if (!p)
-            return usj_error_set(USJ_ENOMEM, "out of memory (text block)");
-        t->zbuf = p;
-        t->zcap = bound;
-    }
-    t->z.next_out = t->zbuf;
-    t->z.avail_out = (uInt)t->zcap;
-    t->z.next_in = (Bytef *)t->lens.data;
-    t->z.avail_in = (uInt)t->lens.len;
-    if (deflate(&t->z, Z_NO_FLUSH) != Z_OK)
-        return usj_error_set(USJ_EIO, "zlib: deflate failed");
-    t->z.next_in = (Bytef *)(t->text.data ? t->text.data : "");
-    t->z.avail_in = (uInt)t->text.len;
-    if (deflate(&t->z, Z_FINISH) != Z_STREAM_END)
-        return usj_error_set(USJ_EIO, "zlib: deflate did not finish");
-    size_t clen = t->zcap - t->z.avail_out;
-    uint8_t e[USJ_TEXT_ENTRY];
-    usj_st64(e, t->comp_bytes);
-    usj_st32(e + 8, t->first_doc);
-    usj_st32(e + 12, (uint32_t)total);
     int rc;
-    if ((rc = usj_buf_put(&t->entries, e, sizeof e)) ||
-        (rc = usj_spool_write(t->data, t->zbuf, clen)))
-        return rc;
-    t->comp_bytes += clen;
-    t->nblocks++;
+    if (!t->threaded) {
+        if ((rc = compress_block(t, &t->lens, &t->text)) ||
+            (rc = append_block(t, t->first_doc, total)))
+            return rc;
+    } else {
+        if ((rc = drain(t)))
+            return rc;
+        usj_buf x = t->job_lens;       /* hand the block to the worker */
+        t->job_lens = t->lens;
+        t->lens = x;
+        x = t->job_text;
+        t->job_text = t->text;
+        t->text = x;
+        t->job_first = t->first_doc;
+        pthread_mutex_lock(&t->mu);
+        t->job_ready = 1;
+        t->job_done = 0;
+        pthread_cond_broadcast(&t->cv);
+        pthread_mutex_unlock(&t->mu);
+    }
     t->n = 0;
     usj_buf_clear(&t->lens);
     usj_buf_clear(&t->text);
@@ -89,8 +179,8 @@ int usj_textw_flush(usj_textw *t)
 
 int usj_textw_finish(usj_textw *t, uint32_t ndocs, usj_spool *out)
 {
-    int rc = usj_textw_flush(t);
-    if (rc)
+    int rc;
+    if ((rc = usj_textw_flush(t)) || (rc = drain(t)))
         return rc;
     uint8_t h[8] = {0}, e[USJ_TEXT_ENTRY];
     usj_st32(h, t->nblocks);
@@ -107,10 +197,21 @@ int usj_textw_finish(usj_textw *t, uint32_t ndocs, usj_spool *out)
 
 void usj_textw_free(usj_textw *t)
 {
+    if (t->threaded) {
+        pthread_mutex_lock(&t->mu);
+        t->quit = 1;
+        pthread_cond_broadcast(&t->cv);
+        pthread_mutex_unlock(&t->mu);
+        pthread_join(t->th, NULL);
+        pthread_cond_destroy(&t->cv);
+        pthread_mutex_destroy(&t->mu);
+    }
     if (t->zinit)
         deflateEnd(&t->z);
     usj_buf_free(&t->lens);
     usj_buf_free(&t->text);
+    usj_buf_free(&t->job_lens);
+    usj_buf_free(&t->job_text);
     usj_buf_free(&t->entries);
     free(t->zbuf);
     memset(t, 0, sizeof *t);

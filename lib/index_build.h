@@ -4,6 +4,7 @@
 #ifndef USJ_INDEX_BUILD_H
 #define USJ_INDEX_BUILD_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <zlib.h>
@@ -68,9 +69,19 @@ typedef struct usj_textw {
     uint32_t   nblocks;
     uint8_t   *zbuf;
     size_t     zcap;
+    size_t     zlen;              /* compressed bytes in zbuf */
     z_stream   z;
     int        zinit;
     uint64_t   comp_bytes;
+    /* the compression worker */
+    int        threaded;
+    pthread_t  th;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int        job_ready, job_done, job_rc, quit;
+    usj_buf    job_lens, job_text;
+    uint32_t   job_first;
+    char       job_msg[256];
 } usj_textw;
 
 int  usj_textw_init(usj_textw *t, usj_spool *data);

@@ -122,6 +122,38 @@ static int verify_crc(const usj_index *idx, int i)
     return 0;
 }
 
+/* Sections must not overlap, and the bytes between them (alignment
+ * padding, at most 7) must be zero, so that every byte of the file is
+ * covered by a check. */
+static int check_layout(const usj_index *idx)
+{
+    int order[USJ_NSECTIONS];
+    for (int i = 0; i < USJ_NSECTIONS; i++)
+        order[i] = i;
+    for (int i = 1; i < USJ_NSECTIONS; i++)
+        for (int j = i; j > 0 && idx->sec[order[j]].off < idx->sec[order[j - 1]].off; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    uint64_t at = USJ_HEADER_BYTES;
+    for (int k = 0; k <= USJ_NSECTIONS; k++) {
+        uint64_t next = k < USJ_NSECTIONS ? idx->sec[order[k]].off : idx->size;
+        if (next < at || next - at > 7)
+            return usj_error_set(USJ_ECORRUPT, "index %s: sections overlap or leave gaps", idx->path);
+        for (; at < next; at++)
+            if (idx->map[at] != 0)
+                return usj_error_set(USJ_ECORRUPT, "index %s: non-zero padding at byte %llu",
+                                     idx->path, (unsigned long long)at);
+        if (k < USJ_NSECTIONS)
+            at = next + idx->sec[order[k]].len;
+    }
+    for (uint64_t i = USJ_HEADER_FIXED + USJ_SECTION_ENTRY * USJ_NSECTIONS; i < USJ_HEADER_BYTES; i++)
+        if (idx->map[i] != 0)
+            return usj_error_set(USJ_ECORRUPT, "index %s: non-zero header padding", idx->path);
+    return 0;
+}
+
 static void destroy(usj_index *idx)
 {
     if (!idx)
@@ -214,6 +246,8 @@ int usj_index_open(usj_index **out, const char *path, unsigned flags)
         }
         idx->sec[i] = (usj_section){idx->map + off, len, off, usj_ld32(e + 16)};
     }
+    if ((rc = check_layout(idx)))
+        goto fail;
     for (int i = 0; i < USJ_NSECTIONS && !(flags & USJ_OPEN_NOVERIFY); i++)
         if ((rc = verify_crc(idx, i)))
             goto fail;
