@@ -19,27 +19,22 @@
  * skips scoring a doc whose summed upper bounds cannot beat the heap.
  *
  * Work is bounded by a deadline checked every USJ_QUERY_CHECK_EVERY steps
- * (USJ_ETIMEOUT). Hits re-analyze the paragraph's stored text with the same
- * analyzer to find the spans of every matched term, phrase and number. */
+ * (USJ_ETIMEOUT). Hits are built in lib/query_hits.c. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <time.h>
 
 #include "limits.h"
-#include "query_int.h"
+#include "query_eval_int.h"
 #include "rank.h"
 #include "results.h"
 #include "usj/error.h"
 
-typedef struct it it;
 typedef uint32_t (*adv_fn)(it *, uint32_t);
 
 enum { IT_EMPTY, IT_TERM, IT_PHRASE, IT_AND, IT_OR, IT_LIST, IT_FILTER };
-
-typedef struct sctx sctx;
 
 struct it {
     adv_fn        adv;
@@ -68,34 +63,6 @@ struct it {
     size_t        ndocs, at;
     /* FILTER: per file: 0 unknown, 1 match, 2 no match */
     uint8_t      *fmatch;
-};
-
-/* A prefix's expansion, kept for spans and explanations. */
-typedef struct pexp {
-    const qnode *q;
-    char       **terms;
-    usj_term_info *infos;
-    uint32_t     n;
-    uint64_t     found;   /* dictionary terms with the prefix */
-} pexp;
-
-struct sctx {
-    const usj_index *idx;
-    uint32_t         ndocs, nfiles;
-    double           avgdl;
-    const uint32_t  *doclens;
-    uint64_t         deadline_ns;
-    uint32_t         work;
-    int              timed_out;
-    int              err;
-    usj_analyzer    *an;      /* hit texts (per thread, see need_an) */
-    usj_analyzer    *tan;     /* titles */
-    it             **all;     /* every iterator, to free */
-    size_t           nall, capall;
-    pexp            *px;
-    size_t           npx;
-    uint32_t        *posbuf;  /* phrase scratch */
-    uint32_t         poscap;
 };
 
 static uint64_t now_ns(void)
@@ -202,7 +169,6 @@ static uint32_t adv_list(it *t, uint32_t target)
     return t->doc = d;
 }
 
-static int title_match(sctx *cx, const qnode *q, const char *title);
 
 static int filter_file(it *t, uint32_t file, const char *path,
                        const char *title)
@@ -210,7 +176,7 @@ static int filter_file(it *t, uint32_t file, const char *path,
     uint8_t *m = &t->fmatch[file];
     if (*m == 0) {
         int ok = t->q->kind == QN_FILE ? usj_query_glob_match(t->q->text, path)
-                                       : title_match(t->cx, t->q, title);
+                                       : usj_qhit_title_match(t->cx, t->q, title);
         if (ok < 0) {
             t->cx->err = ok;
             ok = 0;
@@ -1042,358 +1008,6 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
     return 0;
 }
 
-/* ------------------------------------------------------------ hits */
-
-/* One analyzer per thread, made on first use and kept (creating one costs
- * tens of microseconds: its stem cache), freed when the thread exits. A
- * search uses it only between its own calls, never across a return. */
-static _Thread_local usj_analyzer *tl_an[2];
-static pthread_key_t an_key;
-static pthread_once_t an_once = PTHREAD_ONCE_INIT;
-static int an_key_ok;
-
-static void an_destroy(void *p)
-{
-    usj_analyzer **a = p;
-    usj_analyzer_free(a[0]);
-    usj_analyzer_free(a[1]);
-    a[0] = a[1] = NULL;
-}
-static void an_key_make(void) { an_key_ok = pthread_key_create(&an_key, an_destroy) == 0; }
-
-
-/* which: 0 for hit texts, 1 for titles (a title is analyzed while a hit's
- * analysis is still in use, so it needs its own analyzer). */
-static int need_an(sctx *cx, int which)
-{
-    usj_analyzer **slot = which ? &cx->tan : &cx->an;
-    if (*slot)
-        return 0;
-    if (!tl_an[which]) {
-        int rc = usj_analyzer_new(&tl_an[which], 0);
-        if (rc)
-            return rc;
-        pthread_once(&an_once, an_key_make);
-        if (an_key_ok)
-            pthread_setspecific(an_key, tl_an);
-    }
-    *slot = tl_an[which];
-    return 0;
-}
-
-static int title_match(sctx *cx, const qnode *q, const char *title)
-{
-    const usj_analysis *an;
-    if (!title)
-        return 0;
-    int rc = need_an(cx, 1);
-    if (rc)
-        return rc;
-    rc = usj_analyze(cx->tan, title, strlen(title), &an);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < an->ntokens; i++) {
-        uint32_t k;
-        for (k = 0; k < q->nterms; k++) {
-            size_t j = i + q->relpos[k];
-            if (j >= an->ntokens ||
-                an->tokens[j].pos != an->tokens[i].pos + q->relpos[k] ||
-                strcmp(an->tokens[j].term, q->terms[k]) != 0)
-                break;
-        }
-        if (k == q->nterms)
-            return 1;
-    }
-    return 0;
-}
-
-typedef struct spanv {
-    usj_span *s;
-    size_t    n, cap;
-} spanv;
-
-static int span_add(spanv *v, uint32_t a, uint32_t b, uint32_t kind)
-{
-    if (v->n == v->cap) {
-        size_t nc = v->cap ? v->cap * 2 : 16;
-        usj_span *ns = realloc(v->s, nc * sizeof *ns);
-        if (!ns)
-            return nomem();
-        v->s = ns;
-        v->cap = nc;
-    }
-    v->s[v->n++] = (usj_span){a, b, kind};
-    return 0;
-}
-
-static const pexp *find_pexp(const sctx *cx, const qnode *q)
-{
-    for (size_t i = 0; i < cx->npx; i++)
-        if (cx->px[i].q == q)
-            return &cx->px[i];
-    return NULL;
-}
-
-/* Occurrences of a phrase in an analysis; adds spans when v is non-NULL. */
-static uint32_t phrase_occ(const usj_analysis *an, const qnode *q, spanv *v,
-                           int *err)
-{
-    uint32_t n = 0;
-    for (size_t i = 0; i < an->ntokens; i++) {
-        if (strcmp(an->tokens[i].term, q->terms[0]) != 0)
-            continue;
-        uint32_t k;
-        size_t last = i;
-        for (k = 1; k < q->nterms; k++) {
-            /* tokens are in position order, one per position */
-            size_t j = i + q->relpos[k];
-            if (j >= an->ntokens ||
-                an->tokens[j].pos != an->tokens[i].pos + q->relpos[k] ||
-                strcmp(an->tokens[j].term, q->terms[k]) != 0)
-                break;
-            last = j;
-        }
-        if (k < q->nterms)
-            continue;
-        n++;
-        if (v && span_add(v, an->tokens[i].start, an->tokens[last].end,
-                          USJ_SPAN_PHRASE))
-            *err = USJ_ENOMEM;
-    }
-    return n;
-}
-
-static uint32_t term_tf(const usj_analysis *an, const char *term, spanv *v,
-                        int *err)
-{
-    uint32_t n = 0;
-    for (size_t i = 0; i < an->ntokens; i++)
-        if (strcmp(an->tokens[i].term, term) == 0) {
-            n++;
-            if (v && span_add(v, an->tokens[i].start, an->tokens[i].end,
-                              USJ_SPAN_TERM))
-                *err = USJ_ENOMEM;
-        }
-    return n;
-}
-
-static int ex_line(usj_buf *e, int depth, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int ex_line(usj_buf *e, int depth, const char *fmt, ...)
-{
-    if (!e)
-        return 0;
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    return usj_buf_printf(e, "%*s%s\n", 2 * depth, "", tmp);
-}
-
-static double ex_term(sctx *cx, const usj_analysis *an, const char *term,
-                      const usj_term_info *known, uint32_t dl, spanv *v,
-                      usj_buf *e, int depth, int *err)
-{
-    uint32_t tf = term_tf(an, term, v, err);
-    usj_term_info ti;
-    if (known)
-        ti = *known;
-    else if (usj_index_term(cx->idx, term, strlen(term), &ti) != 0)
-        ti.df = 0;
-    if (ti.df == 0) {
-        ex_line(e, depth, "term \"%s\": not in the index", term);
-        return 0;
-    }
-    double idf = usj_rank_idf(cx->ndocs, ti.df);
-    double s = usj_rank_bm25(usj_rank_weight(idf), tf, dl, cx->avgdl);
-    if (e && (tf > 0 || !known))
-        ex_line(e, depth, "term \"%s\": tf %u, df %u, idf %.4f -> %.4f", term,
-                tf, ti.df, idf, s);
-    return s;
-}
-
-/* Walks the positive part of the tree for one hit: spans, explanation and
- * score of the parts that match (*m), like the iterators score them: an OR
- * counts only its matching kids, whose spans and lines are kept. */
-static double walk_hit(sctx *cx, const qnode *q, const usj_analysis *an,
-                       const usj_doc_info *di, spanv *v, usj_buf *e,
-                       int depth, int *err, int *m)
-{
-    double s = 0;
-    uint32_t dl = di->length;
-    *m = 0;
-    switch (q->kind) {
-    case QN_TERM:
-        s = ex_term(cx, an, q->terms[0], NULL, dl, v, e, depth, err);
-        *m = s > 0;
-        return s;
-    case QN_PHRASE: {
-        uint32_t f = phrase_occ(an, q, v, err);
-        *m = f > 0;
-        double idf = 0;
-        int missing = 0;
-        for (uint32_t i = 0; i < q->nterms; i++) {
-            usj_term_info ti;
-            if (usj_index_term(cx->idx, q->terms[i], strlen(q->terms[i]), &ti))
-                missing = 1;
-            else
-                idf += usj_rank_idf(cx->ndocs, ti.df);
-        }
-        if (missing)
-            return 0;
-        s = usj_rank_bm25(usj_rank_weight(idf), f, dl, cx->avgdl);
-        if (e) {
-            usj_buf t = USJ_BUF_INIT;
-            for (uint32_t i = 0; i < q->nterms; i++)
-                usj_buf_printf(&t, "%s%s", i ? " " : "", q->terms[i]);
-            ex_line(e, depth, "phrase \"%s\": freq %u, idf %.4f (sum of its "
-                    "terms) -> %.4f", t.data ? t.data : "", f, idf, s);
-            usj_buf_free(&t);
-        }
-        return s;
-    }
-    case QN_PREFIX: {
-        const pexp *px = find_pexp(cx, q);
-        if (!px)
-            return 0;
-        if (e) {
-            if (px->found > px->n)
-                ex_line(e, depth, "prefix %s*: %llu dictionary terms, only "
-                        "the %u most frequent searched (USJ_MAX_PREFIX_TERMS)",
-                        q->text,
-                        (unsigned long long)px->found, px->n);
-            else
-                ex_line(e, depth, "prefix %s*: expands to %u term%s", q->text,
-                        px->n, px->n == 1 ? "" : "s");
-        }
-        for (uint32_t i = 0; i < px->n; i++)
-            s += ex_term(cx, an, px->terms[i], &px->infos[i], dl, v, e,
-                         depth + 1, err);
-        *m = s > 0;
-        return s;
-    }
-    case QN_RANGE: {
-        int hit = 0;
-        for (size_t i = 0; i < an->nnumbers; i++) {
-            const usj_number *nm = &an->numbers[i];
-            if (qn_range_match(q, nm->type, usj_query_scale(nm->value))) {
-                hit = *m = 1;
-                if (v && span_add(v, nm->start, nm->end, USJ_SPAN_NUMBER))
-                    *err = USJ_ENOMEM;
-            }
-        }
-        if (e) {
-            usj_query tmp = {(qnode *)q, 1};
-            usj_buf t = USJ_BUF_INIT;
-            usj_query_dump(&tmp, &t);
-            ex_line(e, depth, "range %s: %s, no score", t.data ? t.data : "",
-                    hit ? "matches" : "no match");
-            usj_buf_free(&t);
-        }
-        return 0;
-    }
-    case QN_FILE:
-        *m = usj_query_glob_match(q->text, di->path);
-        ex_line(e, depth, "file:%s: %s, no score", q->text,
-                *m ? "matches" : "no match");
-        return 0;
-    case QN_TITLE: {
-        int r = title_match(cx, q, di->title);
-        if (r < 0)
-            *err = r;
-        *m = r > 0;
-        ex_line(e, depth, "title:%s%s: %s, no score", q->terms[0],
-                q->nterms > 1 ? " ..." : "", *m ? "matches" : "no match");
-        return 0;
-    }
-    case QN_AND:
-    case QN_OR: {
-        int and = q->kind == QN_AND;
-        ex_line(e, depth, "%s", and ? "all of:" : "any of:");
-        *m = and;
-        for (uint32_t i = 0; i < q->nkids; i++) {
-            if (q->kids[i]->kind == QN_NOT)
-                continue;
-            size_t vn = v ? v->n : 0, el = e ? e->len : 0;
-            int km = 0;
-            double ks = walk_hit(cx, q->kids[i], an, di, v, e, depth + 1, err,
-                                 &km);
-            if (and) {
-                s += ks;
-                *m &= km;
-            } else if (km) {
-                s += ks;
-                *m = 1;
-            } else {                 /* a kid that does not match: drop it */
-                if (v)
-                    v->n = vn;
-                if (e && e->data) {
-                    e->len = el;
-                    e->data[el] = 0;
-                }
-            }
-        }
-        return s;
-    }
-    default:
-        return 0;
-    }
-}
-
-static int build_hit(sctx *cx, const usj_query *q, usj_textcache *tc,
-                     const ent *en, int explain, usj_hit *h)
-{
-    usj_doc_info di;
-    const char *text;
-    size_t len;
-    int rc = usj_index_doc(cx->idx, en->d, &di);
-    if (!rc)
-        rc = usj_index_text(cx->idx, en->d, tc, &text, &len);
-    if (rc)
-        return rc;
-    h->doc = en->d;
-    h->score = en->s;
-    h->para_line = di.line;
-    if ((rc = usj_hit_set_strings(h, di.path, di.title, text, len)))
-        return rc;
-    const usj_analysis *an;
-    if ((rc = need_an(cx, 0)) || (rc = usj_analyze(cx->an, h->text, h->text_len, &an)))
-        return rc;
-    spanv v = {0};
-    usj_buf e = USJ_BUF_INIT;
-    int err = 0;
-    if (explain)
-        usj_buf_printf(&e, "score %.6f (BM25 k1=%.1f b=%.2f; N %u, doc length "
-                       "%u, avg %.2f)\n", en->s, USJ_BM25_K1, USJ_BM25_B,
-                       cx->ndocs, di.length, cx->avgdl);
-    int matched;
-    walk_hit(cx, q->root, an, &di, &v, explain ? &e : NULL, 1, &err, &matched);
-    if (err) {
-        free(v.s);
-        usj_buf_free(&e);
-        return nomem();
-    }
-    h->nspans = usj_spans_normalize(v.s, v.n);
-    h->spans = v.s;
-    if (h->nspans && h->spans[0].start <= h->text_len)
-        usj_hit_locate(h->text, h->text_len, di.line, h->spans[0].start,
-                       &h->line, &h->column);
-    else {
-        h->line = di.line;
-        h->column = 1;
-    }
-    if (explain) {
-        if (!e.data)
-            return nomem();
-        e.len = e.len && e.data[e.len - 1] == '\n' ? e.len - 1 : e.len;
-        e.data[e.len] = 0;
-        h->explain = usj_buf_detach(&e, NULL);
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------ search */
 
 static int byorder_cmp(const void *a, const void *b, void *arg)
@@ -1496,8 +1110,9 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
             ord[i] = (uint32_t)i;
         qsort_r(ord, n, sizeof *ord, byorder_cmp, h.e + o.offset);
         for (size_t i = 0; i < n && !rc; i++)
-            rc = build_hit(&cx, q, &tc, &h.e[o.offset + ord[i]], o.explain,
-                           &r->hits[ord[i]]);
+            rc = usj_qhit_build(&cx, q, &tc, h.e[o.offset + ord[i]].d,
+                                h.e[o.offset + ord[i]].s, o.explain,
+                                &r->hits[ord[i]]);
         free(ord);
         if (rc)
             goto done;
