@@ -381,7 +381,7 @@ static int is_numeral(const char *s, size_t n)
 }
 
 /* Room kept free in the arena before each token: its norm (copied whole,
- * padding included) and its stem. */
+ * padding included) and its stem (USJ_STEM_OUT_BYTES copied when short). */
 #define ARENA_SLACK (2u * (USJ_MAX_TOKEN_BYTES + 8u) + 64u)
 
 static int emit(usj_analyzer *a, const wordbuf *w, size_t start, size_t end,
@@ -412,17 +412,28 @@ static int emit(usj_analyzer *a, const wordbuf *w, size_t start, size_t end,
     } else {
         size_t sl;
         int same;
-        const char *st = usj_stemmer_stem(a->stem, w->nb, w->nl, 1, &sl,
-                                          &same);
-        if (!st)
-            return USJ_ENOMEM;
+        const char *st = NULL;
+        if (w->nl < USJ_STEM_KEY_BYTES)
+            st = usj_stemmer_hit(a->stem, w->nb, &sl, &same);
+        if (!st) {
+            st = usj_stemmer_stem(a->stem, w->nb, w->nl, 1, &sl, &same);
+            if (!st)
+                return USJ_ENOMEM;
+        }
         if (same) {
             o->term = o->norm;
         } else {
-            if (a->acap - a->alen < sl + 1 && arena_grow(a, sl + 1))
-                return USJ_ENOMEM;
-            memcpy(a->arena + a->alen, st, sl);
-            a->arena[a->alen + sl] = '\0';
+            char *d;
+            if (sl < USJ_STEM_OUT_BYTES) {      /* the common case */
+                d = a->arena + a->alen;            /* room: ARENA_SLACK */
+                memcpy(d, st, USJ_STEM_OUT_BYTES);
+            } else {
+                if (a->acap - a->alen < sl + 1 && arena_grow(a, sl + 1))
+                    return USJ_ENOMEM;
+                d = a->arena + a->alen;
+                memcpy(d, st, sl);
+            }
+            d[sl] = '\0';
             o->term = a->alen;
             a->alen += sl + 1;
         }

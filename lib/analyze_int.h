@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "limits.h"
 #include "usj/analyze.h"
 
 /* Decode one code point at p (p < end). Returns the code point and sets
@@ -68,21 +70,75 @@ static inline size_t usj_utf8_encode(char *dst, uint32_t cp)
     return 4;
 }
 
-/* ---- stem.c: libstemmer "english" with a direct-mapped cache ---- */
-typedef struct usj_stemmer usj_stemmer;
+/* ---- stem.c: libstemmer "english" behind a 2-way set associative cache
+ * of USJ_STEM_CACHE_SLOTS slots (see stem.c) ---- */
+#define USJ_STEM_KEY_BYTES 32   /* cached words: < 32 bytes, zero-padded */
+#define USJ_STEM_KEY_WORDS (USJ_STEM_KEY_BYTES / 8)
+#define USJ_STEM_OUT_BYTES 24   /* cached stems: < 24 bytes, NUL included */
+
+typedef struct usj_stem_slot {
+    uint64_t key[USJ_STEM_KEY_WORDS];   /* all zero = empty */
+    char     stem[USJ_STEM_OUT_BYTES];  /* NUL-terminated */
+    uint8_t  slen;
+    uint8_t  same;                      /* stem == word */
+    uint8_t  pad[64 - USJ_STEM_KEY_BYTES - 2 - USJ_STEM_OUT_BYTES];
+} usj_stem_slot;
+
+struct sb_stemmer;
+typedef struct usj_stemmer {
+    struct sb_stemmer *sb;
+    usj_stem_slot     *slots;
+    char               out[USJ_MAX_TOKEN_BYTES * 2 + 8]; /* uncached result */
+} usj_stemmer;
 
 /* Returns 0 or USJ_ENOMEM (message set). */
 int  usj_stemmer_new(usj_stemmer **out);
 void usj_stemmer_free(usj_stemmer *s);           /* accepts NULL */
+
 /* Stem word[0..len); the result (NUL-terminated, *out_len bytes) is valid
- * until the next call. *same (if non-NULL) is set to 1 when the stem equals
- * the word. `padded`: word has at least USJ_STEM_KEY_BYTES readable bytes,
- * zero from word[len] on, and no NUL before len (the analyzer's word
- * buffer): the cache lookup then needs no copy. Returns NULL only when
- * libstemmer runs out of memory (message set). */
-#define USJ_STEM_KEY_BYTES 32
+ * until the next call; when *out_len < USJ_STEM_OUT_BYTES, at least
+ * USJ_STEM_OUT_BYTES bytes may be read from it (fixed-size copies).
+ * *same (if non-NULL) is set to 1 when the stem equals the word. `padded`:
+ * word has at least USJ_STEM_KEY_BYTES readable bytes, zero from word[len]
+ * on, and no NUL before len (the analyzer's word buffer): the cache lookup
+ * then needs no copy. Returns NULL only when libstemmer runs out of memory
+ * (message set). */
 const char *usj_stemmer_stem(usj_stemmer *s, const char *word, size_t len,
                              int padded, size_t *out_len, int *same);
+
+static inline uint32_t usj_stem_hash(const uint64_t k[USJ_STEM_KEY_WORDS])
+{
+    uint64_t h = k[0] * 0x9E3779B97F4A7C15ull;
+    h ^= k[1] * 0xC2B2AE3D27D4EB4Full;
+    h ^= k[2] * 0x165667B19E3779F9ull;
+    h ^= k[3] * 0xD6E8FEB86659FD93ull;
+    h ^= h >> 32;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
+}
+
+static inline int usj_stem_key_eq(const usj_stem_slot *sl,
+                                  const uint64_t k[USJ_STEM_KEY_WORDS])
+{
+    return sl->key[0] == k[0] && sl->key[1] == k[1] && sl->key[2] == k[2] &&
+           sl->key[3] == k[3];
+}
+
+/* The cache hit path of usj_stemmer_stem for a padded word (see there) of
+ * 1..USJ_STEM_KEY_BYTES-1 bytes: the cached stem, or NULL on a miss. */
+static inline const char *usj_stemmer_hit(usj_stemmer *s, const char *word,
+                                          size_t *out_len, int *same)
+{
+    uint64_t k[USJ_STEM_KEY_WORDS];
+    memcpy(k, word, sizeof k);
+    usj_stem_slot *slot =
+        &s->slots[usj_stem_hash(k) & (USJ_STEM_CACHE_SLOTS - 2)];
+    if (!usj_stem_key_eq(slot, k))
+        return NULL;
+    *out_len = slot->slen;
+    *same = slot->same;
+    return slot->stem;
+}
 
 /* ---- numbers.c ---- */
 /* Growable array of numbers owned by the analyzer. */

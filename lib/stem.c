@@ -9,36 +9,22 @@
  * padding also encodes the length and a lookup is four 64-bit compares —
  * plus its stem. Words of 32 bytes or more, words with a NUL, and stems of
  * STEM_MAX bytes or more bypass the cache. The slot array is calloc'd, so
- * pages are only touched as slots fill. */
+ * pages are only touched as slots fill. The cache layout and the hit path
+ * (usj_stemmer_hit) are inline in analyze_int.h for the analyzer's loop. */
 #include <libstemmer.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze_int.h"
-#include "limits.h"
 #include "usj/error.h"
 
-#define KEY_WORDS (USJ_STEM_KEY_BYTES / 8)
+#define KEY_WORDS USJ_STEM_KEY_WORDS
 #define KEY_MAX   (KEY_WORDS * 8 - 1)    /* longest cached word */
-#define STEM_MAX  25                     /* stem bytes inline, NUL included */
+#define STEM_MAX  USJ_STEM_OUT_BYTES      /* stem bytes inline, NUL included */
 
-typedef struct stem_slot {
-    uint64_t key[KEY_WORDS];     /* all zero = empty */
-    uint8_t  slen;
-    uint8_t  same;               /* stem == word */
-    char     stem[STEM_MAX];
-    uint8_t  pad[64 - KEY_WORDS * 8 - 2 - STEM_MAX];
-} stem_slot;
-
-_Static_assert(sizeof(stem_slot) == 64, "stem slot is one cache line");
+_Static_assert(sizeof(usj_stem_slot) == 64, "stem slot is one cache line");
 _Static_assert((USJ_STEM_CACHE_SLOTS & (USJ_STEM_CACHE_SLOTS - 1)) == 0,
                "USJ_STEM_CACHE_SLOTS must be a power of two");
-
-struct usj_stemmer {
-    struct sb_stemmer *sb;
-    stem_slot         *slots;
-    char               out[USJ_MAX_TOKEN_BYTES * 2 + 8]; /* uncached result */
-};
 
 int usj_stemmer_new(usj_stemmer **out)
 {
@@ -66,27 +52,10 @@ void usj_stemmer_free(usj_stemmer *s)
     free(s);
 }
 
-static inline uint32_t hash_key(const uint64_t k[KEY_WORDS])
-{
-    uint64_t h = k[0] * 0x9E3779B97F4A7C15ull;
-    h ^= k[1] * 0xC2B2AE3D27D4EB4Full;
-    h ^= k[2] * 0x165667B19E3779F9ull;
-    h ^= k[3] * 0xD6E8FEB86659FD93ull;
-    h ^= h >> 32;
-    h *= 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(h >> 32);
-}
-
-static inline int key_eq(const stem_slot *sl, const uint64_t k[KEY_WORDS])
-{
-    return sl->key[0] == k[0] && sl->key[1] == k[1] && sl->key[2] == k[2] &&
-           sl->key[3] == k[3];
-}
-
 const char *usj_stemmer_stem(usj_stemmer *s, const char *word, size_t len,
                              int padded, size_t *out_len, int *same)
 {
-    stem_slot *slot = NULL;
+    usj_stem_slot *slot = NULL;
     uint64_t k[KEY_WORDS] = {0, 0, 0, 0};
     int dummy;
     if (!same)
@@ -99,14 +68,14 @@ const char *usj_stemmer_stem(usj_stemmer *s, const char *word, size_t len,
         else
             goto uncached;               /* a NUL would alias a shorter key */
         /* 2-way set: slot[0] is the most recently used of the pair */
-        slot = &s->slots[hash_key(k) & (USJ_STEM_CACHE_SLOTS - 2)];
-        if (key_eq(slot, k)) {
+        slot = &s->slots[usj_stem_hash(k) & (USJ_STEM_CACHE_SLOTS - 2)];
+        if (usj_stem_key_eq(slot, k)) {
             *out_len = slot->slen;
             *same = slot->same;
             return slot->stem;
         }
-        if (key_eq(slot + 1, k)) {
-            stem_slot t = slot[1];
+        if (usj_stem_key_eq(slot + 1, k)) {
+            usj_stem_slot t = slot[1];
             slot[1] = slot[0];
             slot[0] = t;
             *out_len = slot->slen;
