@@ -4,7 +4,9 @@
  *
  * Lines end at LF; a CR before the LF is not part of the line (CRLF files
  * work); a lone CR is an ordinary byte. A line is blank when it holds only
- * ASCII white space (space, tab, CR, VT, FF).
+ * white space: ASCII space, tab, CR, VT, FF, and the Unicode spaces U+00A0,
+ * U+2000..U+200B, U+202F, U+205F, U+3000 and U+FEFF (a byte order mark).
+ * Titles are trimmed of the same white space.
  *
  * AUTO: a block (maximal run of non-blank lines) of two or more lines is one
  * paragraph when it looks hard-wrapped:
@@ -23,6 +25,46 @@
 static inline int is_ws(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Length of the Unicode space starting at p (< e): U+00A0, U+2000..U+200B,
+ * U+202F, U+205F, U+3000, U+FEFF; 0 if none. */
+static size_t uni_space_len(const unsigned char *p, const unsigned char *e)
+{
+    size_t n = (size_t)(e - p);
+    if (n >= 2 && p[0] == 0xC2 && p[1] == 0xA0)
+        return 2;
+    if (n < 3)
+        return 0;
+    if (p[0] == 0xE2 && ((p[1] == 0x80 && (p[2] <= 0x8B || p[2] == 0xAF)) ||
+                         (p[1] == 0x81 && p[2] == 0x9F)))
+        return 3;
+    if ((p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) ||
+        (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF))
+        return 3;
+    return 0;
+}
+
+/* Length of the white space (ASCII or Unicode) starting at buf[i], i < e. */
+static size_t ws_at(const char *buf, size_t i, size_t e)
+{
+    const unsigned char *p = (const unsigned char *)buf + i;
+    if (*p < 0x80)
+        return is_ws(*p);
+    return uni_space_len(p, (const unsigned char *)buf + e);
+}
+
+/* Length of the white space ending at buf[e - 1] (b < e), or 0. */
+static size_t ws_before(const char *buf, size_t b, size_t e)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    if (p[e - 1] < 0x80)
+        return is_ws(p[e - 1]);
+    if (e - b >= 2 && uni_space_len(p + e - 2, p + e) == 2)
+        return 2;
+    if (e - b >= 3 && uni_space_len(p + e - 3, p + e) == 3)
+        return 3;
+    return 0;
 }
 
 typedef struct line {
@@ -45,18 +87,22 @@ static void get_line(const char *buf, size_t len, size_t s, line *l)
 
 static int is_blank(const char *buf, const line *l)
 {
-    for (size_t i = l->start; i < l->end; i++)
-        if (!is_ws((unsigned char)buf[i]))
+    size_t i = l->start;
+    while (i < l->end) {
+        size_t n = ws_at(buf, i, l->end);
+        if (!n)
             return 0;
+        i += n;
+    }
     return 1;
 }
 
 /* Length without trailing white space. */
 static size_t trimmed_len(const char *buf, const line *l)
 {
-    size_t e = l->end;
-    while (e > l->start && is_ws((unsigned char)buf[e - 1]))
-        e--;
+    size_t e = l->end, n;
+    while (e > l->start && (n = ws_before(buf, l->start, e)) != 0)
+        e -= n;
     return e - l->start;
 }
 
@@ -153,17 +199,14 @@ void usj_para_title(const char *buf, size_t len, const char **title,
                     size_t *tlen)
 {
     size_t s = 0;
-    /* a UTF-8 byte order mark is not part of the title */
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        s = 3;
     line l;
     while (s < len) {
         get_line(buf, len, s, &l);
-        size_t a = l.start, e = l.end;
-        while (a < e && is_ws((unsigned char)buf[a]))
-            a++;
-        while (e > a && is_ws((unsigned char)buf[e - 1]))
-            e--;
+        size_t a = l.start, e = l.end, n;
+        while (a < e && (n = ws_at(buf, a, e)) != 0)
+            a += n;
+        while (e > a && (n = ws_before(buf, a, e)) != 0)
+            e -= n;
         if (e > a) {
             *title = buf + a;
             *tlen = e - a;

@@ -320,6 +320,21 @@ Test(para, blank_and_edge_inputs)
     usj_para_title(doc, strlen(doc), &t, &tl);
     cr_assert_eq(tl, 9);
     cr_assert_eq(memcmp(t, "The Title", 9), 0);
+    /* Unicode spaces (NBSP, ideographic space, em space, BOM) are blank */
+    const char *u = "\xC2\xA0\xE3\x80\x80 \n\xE2\x80\x83\xEF\xBB\xBF\n"
+                    "\xC2\xA0 Title \xE2\x80\x83\r\nbody";
+    c = split(u, strlen(u), USJ_SPLIT_LINE);
+    cr_assert_eq(c->n, 2);
+    cr_assert_eq(c->p[0].line, 3);
+    cr_assert_eq(c->p[1].line, 4);
+    free(c);
+    usj_para_title(u, strlen(u), &t, &tl);
+    cr_assert_eq(tl, 5);
+    cr_assert_eq(memcmp(t, "Title", 5), 0);
+    /* a non-space multi-byte character is not blank */
+    c = split("\xC2\xA1\n", 3, USJ_SPLIT_AUTO);
+    cr_assert_eq(c->n, 1);
+    free(c);
     /* lines keep their leading white space; line numbers count blanks */
     c = split("\n\n  indented\nnext", 17, USJ_SPLIT_LINE);
     cr_assert_eq(c->n, 2);
