@@ -33,7 +33,6 @@
  * integers below 2^53); the index stores round(value * USJ_NUM_SCALE) as
  * int64, exact to 3 decimal places. Amounts of 9e15 or more (past what
  * int64 thousandths hold) are not extracted. */
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +64,12 @@ int usj_numtype_parse(const char *name, size_t len)
 }
 
 static inline int isdig(int c) { return c >= '0' && c <= '9'; }
+
+/* ASCII only: the library does not depend on the locale. */
+static inline int is_alnum_ascii(char c)
+{
+    return isdig(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
 
 size_t usj_numeral_parse(const char *s, size_t n, double *value,
                          int *decimals)
@@ -170,11 +175,11 @@ static size_t money_prefix(const char *text, size_t start)
     size_t s = start - 1;
     /* "US$" / "U.S.$" preceded by a non-alphanumeric byte */
     if (s >= 2 && (text[s - 1] | 0x20) == 's' && (text[s - 2] | 0x20) == 'u' &&
-        (s == 2 || !isalnum((unsigned char)text[s - 3])))
+        (s == 2 || !is_alnum_ascii(text[s - 3])))
         return s - 2;
     if (s >= 4 && text[s - 1] == '.' && (text[s - 2] | 0x20) == 's' &&
         text[s - 3] == '.' && (text[s - 4] | 0x20) == 'u' &&
-        (s == 4 || !isalnum((unsigned char)text[s - 5])))
+        (s == 4 || !is_alnum_ascii(text[s - 5])))
         return s - 4;
     return s;
 }
