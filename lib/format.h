@@ -58,11 +58,13 @@ enum {
 /* POSTINGS: skip entry of a list with more than one block. */
 #define USJ_SKIP_ENTRY       20u   /* last_doc, doc_off, pos_off, max_tf, min_len (u32) */
 
-/* DOCS: header ndocs u32, widths u8[4] (line, nlines, offset, 0), then four
- * u64 offsets inside the section: line column, nlines column, offset column,
- * doclens array. Columns are bit-packed LSB-first with 8 bytes of padding. */
-#define USJ_DOCS_HEADER      40u
+/* DOCS: header ndocs u32, 0 u32, per column (line, nlines, offset) u64 data
+ * offset and u64 group-table offset, then u64 doclens offset (64 bytes).
+ * Columns are delta-coded in groups of USJ_DOCS_GROUP docs (see writer.c). */
+#define USJ_DOCS_HEADER      64u
 #define USJ_DOCS_NCOLS       3u
+#define USJ_DOCS_GROUP       64u
+#define USJ_DOCS_GENTRY      16u   /* base u64, data offset u32, width u8, 3 zero */
 #define USJ_COL_MAX_WIDTH    57u
 
 /* FILES: nfiles u32, pad u32, first_doc u32 x (nfiles+1), pad to 8,
@@ -131,8 +133,8 @@ struct usj_index {
     const uint8_t *dict_index, *dict_data, *dict_end;
     /* docs */
     uint32_t       ndocs;
-    unsigned       colw[USJ_DOCS_NCOLS];
-    const uint8_t *col[USJ_DOCS_NCOLS];
+    const uint8_t *col_data[USJ_DOCS_NCOLS];   /* delta bits */
+    const uint8_t *col_table[USJ_DOCS_NCOLS];  /* group entries */
     const uint32_t *doclens;
     uint32_t      *doclens_copy;   /* used only if the map is misaligned */
     double         avglen;

@@ -45,21 +45,32 @@ static int open_docs(usj_index *idx)
     const usj_section *s = &idx->sec[USJ_SECTION_DOCS];
     if (s->len < USJ_DOCS_HEADER)
         return usj_error_set(USJ_ECORRUPT, "docs section: too short");
-    if (usj_ld32(s->p) != idx->ndocs)
+    const uint8_t *h = s->p + s->len - USJ_DOCS_HEADER;   /* a trailer */
+    uint64_t body = s->len - USJ_DOCS_HEADER;
+    if (usj_ld32(h) != idx->ndocs)
         return usj_error_set(USJ_ECORRUPT, "docs section: doc count differs from meta");
-    static const unsigned maxw[USJ_DOCS_NCOLS] = {32, 32, USJ_COL_MAX_WIDTH};
+    uint64_t ngroups = ((uint64_t)idx->ndocs + USJ_DOCS_GROUP - 1) / USJ_DOCS_GROUP;
     for (unsigned c = 0; c < USJ_DOCS_NCOLS; c++) {
-        unsigned w = s->p[4 + c];
-        uint64_t off = usj_ld64(s->p + 8 + 8 * c);
-        uint64_t need = ((uint64_t)idx->ndocs * w + 7) / 8 + 8;
-        if (w > maxw[c] || off < USJ_DOCS_HEADER || off > s->len || need > s->len - off)
+        uint64_t doff = usj_ld64(h + 8 + 16 * c), toff = usj_ld64(h + 16 + 16 * c);
+        if (doff > toff || toff > body || ngroups > (body - toff) / USJ_DOCS_GENTRY)
             return usj_error_set(USJ_ECORRUPT, "docs section: column %u out of bounds", c);
-        idx->colw[c] = w;
-        idx->col[c] = s->p + off;
+        idx->col_data[c] = s->p + doff;
+        idx->col_table[c] = s->p + toff;
+        uint64_t dlen = toff - doff, prev = 0;
+        for (uint64_t g = 0; g < ngroups; g++) {
+            const uint8_t *e = idx->col_table[c] + g * USJ_DOCS_GENTRY;
+            uint64_t off = usj_ld32(e + 8);
+            unsigned w = e[12];
+            uint64_t n = g + 1 < ngroups ? USJ_DOCS_GROUP : idx->ndocs - g * USJ_DOCS_GROUP;
+            uint64_t need = ((n - 1) * w + 7) / 8 + 8;   /* 8 readable bytes after */
+            if (w > USJ_COL_MAX_WIDTH || off < prev || off > dlen || need > dlen - off)
+                return usj_error_set(USJ_ECORRUPT, "docs section: group %llu of column %u out of bounds",
+                                     (unsigned long long)g, c);
+            prev = off;
+        }
     }
-    uint64_t off = usj_ld64(s->p + 32);
-    if (off < USJ_DOCS_HEADER || off > s->len || off % 4 ||
-        (uint64_t)idx->ndocs * 4 > s->len - off)
+    uint64_t off = usj_ld64(h + 56);
+    if (off > body || off % 4 || (uint64_t)idx->ndocs * 4 > body - off)
         return usj_error_set(USJ_ECORRUPT, "docs section: length array out of bounds");
     const uint8_t *p = s->p + off;
     if ((uintptr_t)p % _Alignof(uint32_t) == 0) {
@@ -78,6 +89,21 @@ static int open_docs(usj_index *idx)
         return usj_error_set(USJ_ECORRUPT, "docs section: lengths do not add up to the total");
     idx->avglen = (double)total / idx->ndocs;
     return 0;
+}
+
+/* Value of column c (0 line, 1 nlines, 2 offset) for doc d: the group's
+ * base plus the zigzag differences up to d. */
+static uint64_t col_value(const usj_index *idx, unsigned c, uint32_t d)
+{
+    const uint8_t *e = idx->col_table[c] + (size_t)(d / USJ_DOCS_GROUP) * USJ_DOCS_GENTRY;
+    uint64_t v = usj_ld64(e);
+    const uint8_t *data = idx->col_data[c] + usj_ld32(e + 8);
+    unsigned w = e[12];
+    for (uint32_t k = 0; k < d % USJ_DOCS_GROUP && w; k++) {
+        uint64_t z = usj_col_get(data, w, k);
+        v += (z >> 1) ^ (0 - (z & 1));
+    }
+    return v;
 }
 
 static int open_files(usj_index *idx)
@@ -342,9 +368,9 @@ int usj_index_doc(const usj_index *idx, uint32_t doc, usj_doc_info *out)
         return usj_error_set(USJ_EINVAL, "doc %u out of range (%u docs)", doc, idx->ndocs);
     out->file = file_of(idx, doc);
     usj_index_file(idx, out->file, &out->path, &out->title);
-    out->line = (uint32_t)usj_col_get(idx->col[0], idx->colw[0], doc);
-    out->nlines = (uint32_t)usj_col_get(idx->col[1], idx->colw[1], doc);
-    out->offset = usj_col_get(idx->col[2], idx->colw[2], doc);
+    out->line = (uint32_t)col_value(idx, 0, doc);
+    out->nlines = (uint32_t)col_value(idx, 1, doc);
+    out->offset = col_value(idx, 2, doc);
     out->length = idx->doclens[doc];
     return 0;
 }
@@ -364,13 +390,13 @@ int usj_index_find_line(const usj_index *idx, const char *path, uint32_t line,
         uint32_t a = lo, b = hi;
         while (b - a > 1) {
             uint32_t mid = a + (b - a) / 2;
-            if (usj_col_get(idx->col[0], idx->colw[0], mid) <= line)
+            if (col_value(idx, 0, mid) <= line)
                 a = mid;
             else
                 b = mid;
         }
-        uint64_t l0 = usj_col_get(idx->col[0], idx->colw[0], a);
-        uint64_t nl = usj_col_get(idx->col[1], idx->colw[1], a);
+        uint64_t l0 = col_value(idx, 0, a);
+        uint64_t nl = col_value(idx, 1, a);
         if (l0 <= line && line < l0 + nl) {
             *doc = a;
             return 0;
@@ -391,8 +417,8 @@ int usj_index_check(const usj_index *idx)
         uint32_t lo = first_doc(idx, f), hi = first_doc(idx, f + 1);
         uint64_t prev_end = 0;
         for (uint32_t d = lo; d < hi; d++) {
-            uint64_t l0 = usj_col_get(idx->col[0], idx->colw[0], d);
-            uint64_t nl = usj_col_get(idx->col[1], idx->colw[1], d);
+            uint64_t l0 = col_value(idx, 0, d);
+            uint64_t nl = col_value(idx, 1, d);
             if (l0 == 0 || nl == 0 || l0 < prev_end)
                 return usj_error_set(USJ_ECORRUPT, "docs section: bad lines of doc %u", d);
             prev_end = l0 + nl;

@@ -24,11 +24,16 @@
  * dict:      see lib/dict.c (front-coded blocks of 16 terms + block index).
  * postings:  see lib/postings.c (128-doc blocks, skip table, codec.h).
  * positions: see lib/postings.c.
- * docs:      u32 ndocs, u8 widths[4] (line, nlines, offset, 0), u64 offsets
- *            of the line, nlines and offset columns and of the doclens
- *            array (from the section start); columns bit-packed LSB-first at
- *            their width with 8 zero bytes after; doclens: u32 x ndocs,
- *            4-byte aligned (tokens per paragraph, for BM25).
+ * docs:      three columns (first line, number of lines, byte offset of each
+ *            paragraph), each: data, then (8-aligned) a group table of
+ *            ceil(ndocs/64) entries {u64 value of the group's first doc,
+ *            u32 data offset, u8 width w, 3 zero}; the data of a group is
+ *            the zigzag differences of its docs 1..63 to their predecessor,
+ *            w bits each, LSB-first; 8 zero bytes end the data. Then
+ *            doclens: u32 x ndocs, 4-byte aligned (tokens per paragraph, for
+ *            BM25). The section ends with a 64-byte trailer: u32 ndocs,
+ *            u32 0, per column u64 data offset and u64 table offset, u64
+ *            doclens offset (offsets from the section start).
  * files:     u32 nfiles, u32 0, u32 first_doc x (nfiles + 1) (the last is
  *            ndocs; docs of a file are contiguous), pad to 8, u64 string
  *            offset x nfiles, then per file "path\0title\0".
@@ -104,8 +109,6 @@ struct usj_writer {
     uint64_t       strings_len;
     uint32_t       ndocs;
     uint64_t       total_len;
-    uint32_t       max_line, max_nlines;
-    uint64_t       max_off;
     usj_build_stats st;
     uint64_t       file_base, last_progress;
     uint32_t       cur_file;
@@ -550,9 +553,6 @@ static int add_doc(usj_writer *w, const char *text, size_t len, uint32_t line,
     w->ndocs++;
     w->total_len += ntok;
     w->st.paragraphs++;
-    if (line > w->max_line) w->max_line = line;
-    if (nlines > w->max_nlines) w->max_nlines = nlines;
-    if (offset > w->max_off) w->max_off = offset;
     note_memory(w, 0);
     if (acc_memory(w) > w->budget && (w->nterms || w->nnums))
         return spill(w);
@@ -882,69 +882,105 @@ static unsigned bits_of(uint64_t v)
     return v ? 64u - (unsigned)__builtin_clzll(v) : 0u;
 }
 
-static int write_docs(usj_writer *w, outfile *o, const uint32_t *doclens)
+static uint64_t zigzag(uint64_t cur, uint64_t prev)
 {
-    unsigned wd[USJ_DOCS_NCOLS] = {bits_of(w->max_line), bits_of(w->max_nlines),
-                                   bits_of(w->max_off)};
-    if (wd[2] > USJ_COL_MAX_WIDTH)
-        return usj_error_set(USJ_ELIMIT, "file offsets beyond 2^57 bytes");
-    uint64_t start = usj_spool_tell(&o->s), pos = USJ_DOCS_HEADER, offs[4];
-    for (unsigned c = 0; c < USJ_DOCS_NCOLS; c++) {
-        offs[c] = pos;
-        pos += ((uint64_t)w->ndocs * wd[c] + 7) / 8 + 8;
-        pos = (pos + 7) & ~(uint64_t)7;
-    }
-    offs[3] = pos;
-    uint8_t h[USJ_DOCS_HEADER] = {0};
-    usj_st32(h, w->ndocs);
-    for (unsigned c = 0; c < USJ_DOCS_NCOLS; c++)
-        h[4 + c] = (uint8_t)wd[c];
-    for (unsigned c = 0; c < 4; c++)
-        usj_st64(h + 8 + 8 * c, offs[c]);
-    int rc = usj_spool_write(&o->s, h, sizeof h);
-    for (unsigned c = 0; c < USJ_DOCS_NCOLS && !rc; c++) {
-        usj_rdr r;
-        if ((rc = usj_rdr_file(&r, &w->docs_sp)))
-            return rc;
-        uint64_t acc = 0;
-        unsigned nb = 0;
-        uint8_t rec[DOC_REC];
-        for (uint32_t d = 0; d < w->ndocs && !rc; d++) {
+    int64_t d = (int64_t)(cur - prev);
+    return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+}
+
+/* One delta-coded column: for each group of USJ_DOCS_GROUP docs, the
+ * zigzag differences of docs 1.. to their predecessor, bit-packed at the
+ * group's width, then 8 zero bytes; the group table is kept in `table`. */
+static int write_column(usj_writer *w, outfile *o, unsigned c, uint64_t sec_start,
+                        usj_buf *table)
+{
+    usj_rdr r;
+    int rc = usj_rdr_file(&r, &w->docs_sp);
+    if (rc)
+        return rc;
+    uint64_t data_start = usj_spool_tell(&o->s);
+    uint64_t vals[USJ_DOCS_GROUP];
+    uint8_t rec[DOC_REC], packed[USJ_DOCS_GROUP * 8 + 8];
+    for (uint32_t g0 = 0; g0 < w->ndocs && !rc; g0 += USJ_DOCS_GROUP) {
+        uint32_t n = w->ndocs - g0 < USJ_DOCS_GROUP ? w->ndocs - g0 : USJ_DOCS_GROUP;
+        for (uint32_t i = 0; i < n && !rc; i++) {
             if ((rc = usj_rdr_read(&r, rec, sizeof rec)))
                 break;
-            uint64_t v = c == 0 ? usj_ld32(rec + 4) : c == 1 ? usj_ld32(rec + 8)
-                                                              : usj_ld64(rec + 16);
-            if (wd[c] == 0)
-                continue;
-            acc |= v << nb;       /* nb < 8 and width <= 57: fits */
-            nb += wd[c];
-            while (nb >= 8 && !rc) {
-                uint8_t b = (uint8_t)acc;
-                rc = usj_spool_write(&o->s, &b, 1);
+            vals[i] = c == 0 ? usj_ld32(rec + 4) : c == 1 ? usj_ld32(rec + 8)
+                                                          : usj_ld64(rec + 16);
+        }
+        if (rc)
+            break;
+        uint64_t all = 0;
+        for (uint32_t i = 1; i < n; i++)
+            all |= zigzag(vals[i], vals[i - 1]);
+        unsigned wd = bits_of(all);
+        uint64_t off = usj_spool_tell(&o->s) - data_start;
+        if (wd > USJ_COL_MAX_WIDTH || off > UINT32_MAX) {
+            rc = usj_error_set(USJ_ELIMIT, "docs section: doc table too large");
+            break;
+        }
+        uint8_t e[USJ_DOCS_GENTRY] = {0};
+        usj_st64(e, vals[0]);
+        usj_st32(e + 8, (uint32_t)off);
+        e[12] = (uint8_t)wd;
+        if ((rc = usj_buf_put(table, e, sizeof e)))
+            break;
+        uint64_t acc = 0;
+        unsigned nb = 0;
+        size_t k = 0;
+        for (uint32_t i = 1; i < n && wd; i++) {
+            acc |= zigzag(vals[i], vals[i - 1]) << nb;   /* nb < 8, wd <= 57 */
+            nb += wd;
+            while (nb >= 8) {
+                packed[k++] = (uint8_t)acc;
                 acc >>= 8;
                 nb -= 8;
             }
         }
-        usj_rdr_free(&r);
-        if (!rc && nb) {
-            uint8_t b = (uint8_t)acc;
-            rc = usj_spool_write(&o->s, &b, 1);
-        }
-        static const uint8_t zeros[8];
-        if (!rc)
-            rc = usj_spool_write(&o->s, zeros, 8);
-        if (!rc)
-            rc = usj_spool_pad(&o->s, 8);
+        if (nb)
+            packed[k++] = (uint8_t)acc;
+        rc = usj_spool_write(&o->s, packed, k);
     }
+    usj_rdr_free(&r);
+    static const uint8_t zeros[8];
+    if (!rc)
+        rc = usj_spool_write(&o->s, zeros, 8);
+    (void)sec_start;
+    return rc;
+}
+
+static int write_docs(usj_writer *w, outfile *o, const uint32_t *doclens)
+{
+    uint64_t start = usj_spool_tell(&o->s);
+    uint8_t h[USJ_DOCS_HEADER] = {0};   /* written last, as a trailer */
+    int rc = 0;
+    usj_buf table = USJ_BUF_INIT;
+    for (unsigned c = 0; c < USJ_DOCS_NCOLS && !rc; c++) {
+        usj_buf_clear(&table);
+        usj_st64(h + 8 + 16 * c, usj_spool_tell(&o->s) - start);
+        if ((rc = write_column(w, o, c, start, &table)) || (rc = usj_spool_pad(&o->s, 8)))
+            break;
+        usj_st64(h + 16 + 16 * c, usj_spool_tell(&o->s) - start);
+        note_memory(w, table.cap);
+        rc = usj_spool_write(&o->s, table.data, table.len);
+    }
+    usj_buf_free(&table);
+    if (!rc)
+        rc = usj_spool_pad(&o->s, 8);
     if (rc)
         return rc;
-    if (usj_spool_tell(&o->s) - start != offs[3])
-        return usj_error_set(USJ_EIO, "docs section: internal size mismatch");
+    usj_st32(h, w->ndocs);
+    usj_st64(h + 56, usj_spool_tell(&o->s) - start);
     for (uint32_t d = 0; d < w->ndocs && !rc; d++) {
         uint8_t b[4];
         usj_st32(b, doclens[d]);
         rc = usj_spool_write(&o->s, b, 4);
     }
+    if (!rc)
+        rc = usj_spool_pad(&o->s, 8);
+    if (!rc)
+        rc = usj_spool_write(&o->s, h, sizeof h);
     return rc;
 }
 
