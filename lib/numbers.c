@@ -36,7 +36,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "analyze_int.h"
 #include "limits.h"
@@ -56,10 +55,18 @@ const char *usj_numtype_name(usj_numtype t)
 
 int usj_numtype_parse(const char *name, size_t len)
 {
-    for (int i = 0; i < USJ_NUM_NTYPES; i++)
-        if (strlen(type_names[i]) == len &&
-            strncasecmp(type_names[i], name, len) == 0)
+    for (int i = 0; i < USJ_NUM_NTYPES; i++) {
+        const char *t = type_names[i];
+        if (strlen(t) != len)
+            continue;
+        size_t k = 0;
+        while (k < len && (name[k] == t[k] ||
+                           (name[k] >= 'A' && name[k] <= 'Z' &&
+                            name[k] + 32 == t[k])))
+            k++;
+        if (k == len)
             return i;
+    }
     return -1;
 }
 

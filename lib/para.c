@@ -17,7 +17,6 @@
  *   - no line is a table row (two or more '|').
  * Otherwise each non-blank line is its own paragraph. */
 #include <string.h>
-#include <strings.h>
 
 #include "limits.h"
 #include "usj/para.h"
@@ -227,12 +226,25 @@ const char *usj_split_name(usj_split_mode m)
     return split_names[m];
 }
 
+/* ASCII case-insensitive equality (no locale). */
+static int ascii_ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        unsigned x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x - 'A' < 26u) x += 32;
+        if (y - 'A' < 26u) y += 32;
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
 int usj_split_parse(const char *name)
 {
     if (!name)
         return -1;
     for (int i = 0; i <= USJ_SPLIT_BLOCK; i++)
-        if (strcasecmp(name, split_names[i]) == 0)
+        if (ascii_ieq(name, split_names[i]))
             return i;
     return -1;
 }
