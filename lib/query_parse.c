@@ -89,9 +89,24 @@ static int is_space(unsigned char c)
            c == '\v';
 }
 
-static int is_wordstop(unsigned char c)
+/* Length of a double quote at s[i]: '"' or a curly U+201C / U+201D (as
+ * copied from typeset text), else 0. */
+static size_t quote_at(const char *s, size_t len, size_t i)
 {
-    return is_space(c) || c == '(' || c == ')' || c == '"' || c == '|';
+    if (s[i] == '"')
+        return 1;
+    if (i + 2 < len && (unsigned char)s[i] == 0xE2 &&
+        (unsigned char)s[i + 1] == 0x80 &&
+        ((unsigned char)s[i + 2] == 0x9C || (unsigned char)s[i + 2] == 0x9D))
+        return 3;
+    return 0;
+}
+
+static int is_wordstop(const char *s, size_t len, size_t i)
+{
+    unsigned char c = (unsigned char)s[i];
+    return is_space(c) || c == '(' || c == ')' || c == '|' ||
+           quote_at(s, len, i);
 }
 
 static void skip_space(parser *P)
@@ -116,13 +131,19 @@ static int peek(parser *P, size_t *start, size_t *end)
     case ')': return T_RP;
     case '|': return T_OR;
     case '"': return T_QUOTE;
+    case 0xE2:
+        if (quote_at(P->s, P->len, i)) {
+            *end = i + 3;
+            return T_QUOTE;
+        }
+        break;
     case '-':
         return T_NOT;
     default:
         break;
     }
     size_t j = i;
-    while (j < P->len && !is_wordstop((unsigned char)P->s[j]))
+    while (j < P->len && !is_wordstop(P->s, P->len, j))
         j++;
     *end = j;
     if (j - i == 2 && memcmp(P->s + i, "OR", 2) == 0) return T_OR;
@@ -394,14 +415,17 @@ static int parse_range(parser *P, const char *s, size_t n, size_t at,
 
 static int read_quoted(parser *P, size_t q, size_t *cs, size_t *ce)
 {
-    /* s[q] == '"'; content [q+1, close) */
-    const char *close = memchr(P->s + q + 1, '"', P->len - q - 1);
-    if (!close)
+    /* a quote at s[q]; the content runs to the next quote of either kind */
+    size_t open = quote_at(P->s, P->len, q), k, ql = 0;
+    for (k = q + open; k < P->len; k++)
+        if ((ql = quote_at(P->s, P->len, k)) != 0)
+            break;
+    if (k >= P->len)
         return usj_error_set_at(USJ_EPARSE, (int)q + 1,
                                 "unterminated quote: missing closing '\"'");
-    *cs = q + 1;
-    *ce = (size_t)(close - P->s);
-    P->i = *ce + 1;
+    *cs = q + open;
+    *ce = k;
+    P->i = k + ql;
     return 0;
 }
 
@@ -423,7 +447,7 @@ static int parse_word(parser *P, size_t ws, size_t we, qnode **out)
         int field = ci_eq(w, nl, "file") ? QN_FILE
                   : ci_eq(w, nl, "title") ? QN_TITLE : -1;
         if (field >= 0) {
-            if (vl == 0 && we < P->len && P->s[we] == '"') {
+            if (vl == 0 && we < P->len && quote_at(P->s, P->len, we)) {
                 size_t cs, ce;
                 if ((rc = read_quoted(P, we, &cs, &ce)))
                     return rc;

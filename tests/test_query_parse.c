@@ -73,6 +73,11 @@ Test(query_parse, phrases_and_compounds)
     expect_dump("F-150", "\"f 150\"");
     expect_dump("most-favored-nation", "\"most favor nation\"");
     expect_dump("\"a (b) OR c\" d", "(\"a b or c\" AND d)");
+    /* curly quotes, as copied from typeset text */
+    expect_dump("\xe2\x80\x9csafety clauses\xe2\x80\x9d", "\"safeti claus\"");
+    expect_dump("x\xe2\x80\x9csafety clause\" y", "(x AND \"safeti claus\" AND y)");
+    expect_dump("title:\xe2\x80\x9ctrade deal\xe2\x80\x9d", "title:\"trade deal\"");
+    expect_err("japan \xe2\x80\x9cx", USJ_EPARSE, 7);
 }
 
 Test(query_parse, prefixes)
