@@ -968,6 +968,19 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
             hp[hn++] = k[i];
     ch_build(hp, hn);
     while (hn > 0 && !tick(cx)) {
+        if (hn == 1 && ess > 0 && h->n == h->k) {
+            /* one essential list left: skip its blocks whose bound plus
+             * every other list's bound cannot beat the heap */
+            it *c = hp[0];
+            uint32_t last = usj_postings_shallow(c->p, c->doc), bl, mtf, mlen;
+            usj_postings_block(c->p, &bl, &mtf, &mlen);
+            if (last != USJ_DOC_END &&
+                term_ub(cx, c->w, mtf, mlen) + cum[ess - 1] <= h->e[0].s) {
+                if (adv_term(c, last + 1) == USJ_DOC_END)
+                    hn = 0;
+                continue;
+            }
+        }
         uint32_t d = hp[0]->doc;
         double s = 0;
         /* every essential list on d: score it and move it past d */
