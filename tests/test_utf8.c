@@ -177,3 +177,44 @@ Test(utf8, differential_random_bytes)
         free(out);
     }
 }
+
+/* Longer, mostly ASCII strings: the 8-byte ASCII skipping at every
+ * alignment, with CR, CRLF and bad bytes placed anywhere. */
+Test(utf8, differential_long_mostly_ascii)
+{
+    unsigned seed = 777;
+    unsigned char buf[300];
+    for (int iter = 0; iter < 50000; iter++) {
+        size_t n = (size_t)(rand_r(&seed) % (int)sizeof buf);
+        for (size_t i = 0; i < n; i++) {
+            int r = rand_r(&seed) % 100;
+            buf[i] = r < 90 ? (unsigned char)('a' + r % 26)
+                   : r < 93 ? '\r' : r < 96 ? '\n'
+                   : r < 98 ? 0xC3 : 0xA9;        /* é halves */
+        }
+        int v = usj_utf8_valid((const char *)buf, n, NULL);
+        cr_assert_eq(v, ref_valid(buf, n), "iter %d", iter);
+        char *out;
+        size_t len, bad;
+        cr_assert_eq(usj_utf8_sanitize((const char *)buf, n, &out, &len, &bad),
+                     0);
+        /* reference sanitize: byte by byte */
+        size_t o = 0, rb = 0, i = 0;
+        static char want[3 * sizeof buf + 1];
+        while (i < n) {
+            if (buf[i] == '\r' && i + 1 < n && buf[i + 1] == '\n') { i++; continue; }
+            size_t l = ref_len(buf + i, n - i);
+            if (l) { memcpy(want + o, buf + i, l); o += l; i += l; continue; }
+            /* with this alphabet every invalid sequence is one byte: a
+             * lone A9, or a C3 not followed by a continuation byte */
+            memcpy(want + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            rb++;
+            i++;
+        }
+        cr_assert_eq(len, o, "iter %d: len %zu want %zu", iter, len, o);
+        cr_assert_eq(memcmp(out, want, o), 0, "iter %d", iter);
+        cr_assert_eq(bad, rb);
+        free(out);
+    }
+}
