@@ -10,7 +10,8 @@
  *    accepted only for money (a bare "3m" could be metres); any other
  *    suffix ("10th", "4g") means no number;
  *  - money: '$' right before the numeral, optionally after "US" / "U.S."
- *    ("US$3m"), or the token "USD" just before, or "dollar(s)" / "USD"
+ *    ("US$3m") but not after other letters ("A$5", "HK$10" are other
+ *    currencies), or the token "USD" just before, or "dollar(s)" / "USD"
  *    just after the amount;
  *  - a magnitude word may follow after spaces or one hyphen: thousand,
  *    million, billion, trillion, bn, mn, tn (any case): "$1 Trillion",
@@ -188,6 +189,9 @@ static size_t money_prefix(const char *text, size_t start)
         text[s - 3] == '.' && (text[s - 4] | 0x20) == 'u' &&
         (s == 4 || !is_alnum_ascii(text[s - 5])))
         return s - 4;
+    /* another country's dollar ("A$5", "HK$10", "C$"): not USD */
+    if (s >= 1 && is_alnum_ascii(text[s - 1]))
+        return SIZE_MAX;
     return s;
 }
 

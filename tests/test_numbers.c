@@ -165,6 +165,13 @@ Test(numbers, not_numbers)
     /* ordinals, units glued to digits without a currency, words */
     const usj_analysis *r = run("the 10th time, 4G and 3m of rope; five jobs");
     cr_assert_eq(r->nnumbers, 0);
+    /* other dollars are not USD: counts */
+    const char *t = "A$5 and HK$10 but US$7";
+    r = run(t);
+    cr_assert_eq(r->nnumbers, 3);
+    num(r, 0, t, USJ_NUM_COUNT, 5, "5");
+    num(r, 1, t, USJ_NUM_COUNT, 10, "10");
+    num(r, 2, t, USJ_NUM_MONEY, 7, "US$7");
     /* too large for int64 thousandths: not extracted */
     r = run("99999999999999999999 and $9000 trillion");
     cr_assert_eq(r->nnumbers, 0);
