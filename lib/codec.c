@@ -53,13 +53,18 @@ static uint8_t *encode_group(const uint32_t *in, size_t k, uint8_t *o)
         maxb--;
     unsigned best = maxb;
     size_t best_cost = packed_bytes(k, maxb);
-    for (unsigned b = 0; b < maxb; b++) {
-        size_t cost = packed_bytes(k, b) + 1, nexc = 0;
+    /* lower widths cost more in exceptions, which only grow as b falls:
+     * stop once they alone cannot beat the best */
+    for (unsigned b = maxb; b-- > 0;) {
+        size_t exc = 1, nexc = 0;
         for (unsigned l = b + 1; l <= maxb; l++) {
             nexc += hist[l];
-            cost += hist[l] * (1 + (l - b + 6) / 7);
+            exc += hist[l] * (1 + (l - b + 6) / 7);
         }
-        if (nexc <= 255 && cost < best_cost) {
+        if (exc >= best_cost || nexc > 255)
+            break;
+        size_t cost = packed_bytes(k, b) + exc;
+        if (cost < best_cost) {
             best_cost = cost;
             best = b;
         }

@@ -88,7 +88,7 @@ struct usj_writer {
     /* accumulator */
     wterm         *terms;
     uint32_t       nterms, terms_cap;
-    uint32_t      *slots;
+    uint64_t      *slots;
     uint32_t       slot_mask;
     char          *arena;
     size_t         arena_len, arena_cap;
@@ -119,7 +119,7 @@ struct usj_writer {
 static uint64_t acc_memory(const usj_writer *w)
 {
     return (uint64_t)w->terms_cap * sizeof(wterm) +
-           (w->slots ? ((uint64_t)w->slot_mask + 1) * 4 : 0) + w->arena_cap +
+           (w->slots ? ((uint64_t)w->slot_mask + 1) * 8 : 0) + w->arena_cap +
            w->post_bytes + w->nums_cap * sizeof(usj_wnum) + w->scr_cap * 16 +
            (uint64_t)w->files_cap * 12;
 }
@@ -245,23 +245,34 @@ void usj_writer_free(usj_writer *w)
 
 static uint32_t hash_bytes(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h ^ (h >> 15);
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    while (n >= 8) {
+        uint64_t x;
+        memcpy(&x, s, 8);
+        h = (h ^ x) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 29;
+        s += 8;
+        n -= 8;
+    }
+    uint64_t x = 0;
+    memcpy(&x, s, n);
+    h = (h ^ x) * 0x94D049BB133111EBull;
+    h ^= h >> 32;
+    return (uint32_t)h;
 }
 
+/* Slots hold (hash << 32) | (term id + 1); 0 is empty. */
 static int grow_slots(usj_writer *w)
 {
     size_t n = w->slots ? ((size_t)w->slot_mask + 1) * 2 : 4096;
-    uint32_t *s = calloc(n, sizeof *s);
+    uint64_t *s = calloc(n, sizeof *s);
     if (!s)
         return usj_error_set(USJ_ENOMEM, "out of memory (term hash)");
     for (uint32_t i = 0; i < w->nterms; i++) {
         size_t j = w->terms[i].hash & (n - 1);
         while (s[j])
             j = (j + 1) & (n - 1);
-        s[j] = i + 1;
+        s[j] = (uint64_t)w->terms[i].hash << 32 | (i + 1);
     }
     free(w->slots);
     w->slots = s;
@@ -280,12 +291,15 @@ static int64_t intern(usj_writer *w, const char *term, uint32_t len)
     uint32_t h = hash_bytes(term, len);
     size_t j = h & w->slot_mask;
     for (;;) {
-        uint32_t s = w->slots[j];
+        uint64_t s = w->slots[j];
         if (!s)
             break;
-        const wterm *t = &w->terms[s - 1];
-        if (t->hash == h && t->len == len && memcmp(w->arena + t->str, term, len) == 0)
-            return s - 1;
+        if ((uint32_t)(s >> 32) == h) {
+            uint32_t id = (uint32_t)s - 1;
+            const wterm *t = &w->terms[id];
+            if (t->len == len && memcmp(w->arena + t->str, term, len) == 0)
+                return id;
+        }
         j = (j + 1) & w->slot_mask;
     }
     if (w->nterms == w->terms_cap) {
@@ -313,7 +327,7 @@ static int64_t intern(usj_writer *w, const char *term, uint32_t len)
     t->len = len;
     t->hash = h;
     w->arena_len += len;
-    w->slots[j] = w->nterms + 1;
+    w->slots[j] = (uint64_t)h << 32 | (w->nterms + 1);
     return w->nterms++;
 }
 
