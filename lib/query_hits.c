@@ -343,10 +343,10 @@ int usj_qhit_build(sctx *cx, const usj_query *q, usj_textcache *tc,
                        cx->ndocs, di.length, cx->avgdl);
     int matched;
     walk_hit(cx, q->root, an, &di, &v, explain ? &e : NULL, 1, &err, &matched);
-    if (err) {
+    if (err) {                   /* ENOMEM, or a title analysis error */
         free(v.s);
         usj_buf_free(&e);
-        return nomem();
+        return err == USJ_ENOMEM ? nomem() : err;
     }
     h->nspans = usj_spans_normalize(v.s, v.n);
     h->spans = v.s;
