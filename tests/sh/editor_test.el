@@ -55,8 +55,10 @@
   (setq usj-t-done nil)
   (let ((buf (usjsearch query))
         (deadline (+ (float-time) 30)))
+    ;; The command returns at once: the client's process exists (it may have
+    ;; exited already) and its end has not been handled yet.
     (usj-t-check (format "%S runs asynchronously" query) t
-                 (and (process-live-p (get-buffer-process buf)) t))
+                 (and (processp (get-buffer-process buf)) (not usj-t-done)))
     (while (and (not usj-t-done) (< (float-time) deadline))
       (accept-process-output nil 0.05))
     (and usj-t-done (usj-t-status))))
