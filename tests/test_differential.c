@@ -872,6 +872,24 @@ Test(differential, generated_random_queries)
                                "zeta OR zebra OR the"};
     for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
         check_query(&C, an, qs[i], &st);
+    /* a 1 ms deadline on heavy queries: a result or USJ_ETIMEOUT, cleanly */
+    static const char *heavy[] = {"the OR of OR and OR to OR in OR a",
+                                  "\"the of\" OR \"of the\" OR t*"};
+    for (int rep = 0; rep < 20; rep++) {
+        usj_query *q = NULL;
+        const char *h = heavy[rep % 2];
+        cr_assert_eq(usj_query_parse(&q, h, strlen(h), an), 0);
+        usj_search_opts o = {10, 0, 1, 0};
+        usj_results *r = NULL;
+        int rc = usj_search(&r, C.idx, q, &o);
+        cr_assert(rc == 0 || rc == USJ_ETIMEOUT, "rc %d", rc);
+        if (rc) {
+            cr_assert_null(r);
+            cr_assert_not_null(strstr(usj_error_last(), "timed out"));
+        }
+        usj_results_free(r);
+        usj_query_free(q);
+    }
     usj_analyzer_free(an);
     cr_log_info("generated: %u paragraphs, %u queries, %u parsed, %u with "
                 "matches, %u skipped", C.ndocs, st.queries, st.parsed,
