@@ -382,8 +382,8 @@ Test(para, random_texts_cover_every_nonblank_line_once)
     static const char *const pieces[] = {
         "short", "a line of hard wrapped text which is quite long enough",
         "x | y | z", "", " ", "\t", "\r", "\n", "\r\n", "\n\n",
-        "A very long unwrapped prose line that keeps going well beyond the "
-        "hundred byte limit for wrapped lines, as in the seed articles.",
+        ("A very long unwrapped prose line that keeps going well beyond the "
+         "hundred byte limit for wrapped lines, as in the seed articles."),
         "Japan ‘s", "\xFF", "|",
     };
     const size_t np = sizeof pieces / sizeof pieces[0];
