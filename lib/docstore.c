@@ -264,26 +264,34 @@ void usj_textcache_free(usj_textcache *c)
     c->len = c->cap = 0;
 }
 
+/* The cache's buffer starts with the serial number of the index that filled
+ * it (8 bytes), so a cache used with another index (a daemon that reloaded)
+ * never serves a stale block; the block's text follows, NUL-terminated. */
+#define CACHE_TAG 8u
+
 static int load(const usj_index *idx, uint32_t b, usj_textcache *c)
 {
-    if (c->block == b + 1)
+    if (c->block == b + 1 && c->data && memcmp(c->data, &idx->serial, CACHE_TAG) == 0)
         return 0;
     const uint8_t *e = entry(idx, b);
     uint64_t off = usj_ld64(e), next = usj_ld64(e + USJ_TEXT_ENTRY);
     uint32_t ulen = usj_ld32(e + 12);
-    if (ulen + (size_t)1 > c->cap) {
-        char *p = realloc(c->data, ulen + (size_t)1);
+    size_t need = CACHE_TAG + (size_t)ulen + 1;
+    if (need > c->cap) {
+        char *p = realloc(c->data, need);
         if (!p)
             return usj_error_set(USJ_ENOMEM, "out of memory (text block)");
         c->data = p;
-        c->cap = ulen + (size_t)1;
+        c->cap = need;
     }
     c->block = 0;
     uLongf dl = ulen;
-    int z = uncompress((Bytef *)c->data, &dl, idx->text_data + off, (uLong)(next - off));
+    int z = uncompress((Bytef *)c->data + CACHE_TAG, &dl, idx->text_data + off,
+                       (uLong)(next - off));
     if (z != Z_OK || dl != ulen)
         return usj_error_set(USJ_ECORRUPT, "text section: block %u does not decompress", b);
-    c->data[ulen] = '\0';
+    memcpy(c->data, &idx->serial, CACHE_TAG);
+    c->data[CACHE_TAG + ulen] = '\0';
     c->len = ulen;
     c->block = b + 1;
     return 0;
@@ -295,7 +303,7 @@ static int find_in_block(const usj_index *idx, uint32_t b, uint32_t doc,
 {
     uint32_t fd = usj_ld32(entry(idx, b) + 8);
     uint32_t n = usj_ld32(entry(idx, b + 1) + 8) - fd;
-    const uint8_t *p = (const uint8_t *)c->data, *end = p + c->len;
+    const uint8_t *p = (const uint8_t *)c->data + CACHE_TAG, *end = p + c->len;
     uint64_t before = 0, mine = 0, total = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t l;
@@ -307,7 +315,7 @@ static int find_in_block(const usj_index *idx, uint32_t b, uint32_t doc,
             mine = l;
         total += l;
     }
-    size_t hdr = (size_t)(p - (const uint8_t *)c->data);
+    size_t hdr = (size_t)(p - (const uint8_t *)c->data) - CACHE_TAG;
     if (total != c->len - hdr)
         return usj_error_set(USJ_ECORRUPT, "text section: lengths of block %u do not add up", b);
     *start = hdr + (size_t)before;
@@ -334,7 +342,7 @@ int usj_index_text(const usj_index *idx, uint32_t doc, usj_textcache *cache,
     size_t start, l;
     if ((rc = find_in_block(idx, lo, doc, cache, &start, &l)))
         return rc;
-    *text = cache->data + start;
+    *text = cache->data + CACHE_TAG + start;
     *len = l;
     return 0;
 }

@@ -119,6 +119,7 @@ typedef struct usj_section {
 
 struct usj_index {
     atomic_int     refs;
+    uint64_t       serial;         /* unique per open in this process */
     char          *path;
     const uint8_t *map;
     uint64_t       size;

@@ -198,6 +198,8 @@ int usj_index_open(usj_index **out, const char *path, unsigned flags)
     if (!idx)
         return usj_error_set(USJ_ENOMEM, "out of memory (index)");
     atomic_init(&idx->refs, 1);
+    static atomic_uint_fast64_t serials;
+    idx->serial = atomic_fetch_add(&serials, 1) + 1;
     int rc = 0;
     idx->path = strdup(path);
     if (!idx->path) {

@@ -128,6 +128,15 @@ int usj_spool_append(usj_spool *dst, usj_spool *src)
     return 0;
 }
 
+int usj_spool_finish(usj_spool *s)
+{
+    int rc = usj_spool_flush(s);
+    free(s->buf);
+    s->buf = NULL;
+    s->cap = 0;
+    return rc;
+}
+
 void usj_spool_close(usj_spool *s)
 {
     if (s->fd >= 0)
@@ -143,14 +152,15 @@ void usj_spool_close(usj_spool *s)
 
 /* ---- reader ---- */
 
-int usj_rdr_file(usj_rdr *r, usj_spool *s)
+int usj_rdr_file(usj_rdr *r, usj_spool *s, size_t bufsize)
 {
     memset(r, 0, sizeof *r);
     r->fd = -1;
-    int rc = usj_spool_flush(s);
+    int rc = s->buf ? usj_spool_flush(s) : 0;
     if (rc)
         return rc;
-    r->buf = malloc(RDR_BUF);
+    r->cap = bufsize ? (bufsize < 64 ? 64 : bufsize) : RDR_BUF;
+    r->buf = malloc(r->cap);
     if (!r->buf)
         return usj_error_set(USJ_ENOMEM, "out of memory (reader buffer)");
     r->fd = s->fd;
@@ -176,7 +186,7 @@ static int refill(usj_rdr *r)
         return 0;
     size_t keep = (size_t)(r->end - r->p);
     memmove(r->buf, r->p, keep);
-    size_t want = RDR_BUF - keep;
+    size_t want = r->cap - keep;
     if (want > r->size - r->off)
         want = (size_t)(r->size - r->off);
     ssize_t k;

@@ -29,6 +29,8 @@ int  usj_spool_flush(usj_spool *s);
 static inline uint64_t usj_spool_tell(const usj_spool *s) { return s->flushed + s->len; }
 /* Zero bytes up to a multiple of align. */
 int  usj_spool_pad(usj_spool *s, unsigned align);
+/* Flush and release the buffer (the file stays open for reading). */
+int  usj_spool_finish(usj_spool *s);
 /* Append all of src (flushed first) to dst. */
 int  usj_spool_append(usj_spool *dst, usj_spool *src);
 void usj_spool_close(usj_spool *s);
@@ -42,9 +44,12 @@ typedef struct usj_rdr {
     const uint8_t *p, *end;   /* unread bytes */
     uint64_t       off;       /* file offset of the next refill */
     uint64_t       size;      /* file size */
+    size_t         cap;       /* buffer size */
 } usj_rdr;
 
-int  usj_rdr_file(usj_rdr *r, usj_spool *s);   /* flushes s, reads from 0 */
+/* Flushes s and reads it from the start through a buffer of bufsize bytes
+ * (0 = the default 256 KB). */
+int  usj_rdr_file(usj_rdr *r, usj_spool *s, size_t bufsize);
 void usj_rdr_mem(usj_rdr *r, const void *p, size_t n, const char *what);
 int  usj_rdr_varint(usj_rdr *r, uint64_t *v);
 int  usj_rdr_read(usj_rdr *r, void *out, size_t n);

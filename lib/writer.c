@@ -111,6 +111,7 @@ struct usj_writer {
     uint64_t       total_len;
     usj_build_stats st;
     uint64_t       file_base, last_progress;
+    uint64_t       file_mem;     /* the file being added and its sanitized copy */
     uint32_t       cur_file;
 };
 
@@ -121,7 +122,7 @@ static uint64_t acc_memory(const usj_writer *w)
     return (uint64_t)w->terms_cap * sizeof(wterm) +
            (w->slots ? ((uint64_t)w->slot_mask + 1) * 8 : 0) + w->arena_cap +
            w->post_bytes + w->nums_cap * sizeof(usj_wnum) + w->scr_cap * 16 +
-           (uint64_t)w->files_cap * 12;
+           (uint64_t)w->files_cap * 12 + w->file_mem;
 }
 
 static void note_memory(usj_writer *w, uint64_t extra)
@@ -213,6 +214,24 @@ static void reset_terms(usj_writer *w)
     w->nnums = 0;
 }
 
+/* Empty the accumulator and give its tables back (a run starts small). */
+static void release_terms(usj_writer *w)
+{
+    reset_terms(w);
+    free(w->terms);
+    free(w->slots);
+    free(w->arena);
+    free(w->nums);
+    w->terms = NULL;
+    w->slots = NULL;
+    w->arena = NULL;
+    w->nums = NULL;
+    w->terms_cap = 0;
+    w->slot_mask = 0;
+    w->arena_cap = 0;
+    w->nums_cap = 0;
+}
+
 void usj_writer_free(usj_writer *w)
 {
     if (!w)
@@ -264,7 +283,7 @@ static uint32_t hash_bytes(const char *s, size_t n)
 /* Slots hold (hash << 32) | (term id + 1); 0 is empty. */
 static int grow_slots(usj_writer *w)
 {
-    size_t n = w->slots ? ((size_t)w->slot_mask + 1) * 2 : 4096;
+    size_t n = w->slots ? ((size_t)w->slot_mask + 1) * 2 : 1024;
     uint64_t *s = calloc(n, sizeof *s);
     if (!s)
         return usj_error_set(USJ_ENOMEM, "out of memory (term hash)");
@@ -303,7 +322,7 @@ static int64_t intern(usj_writer *w, const char *term, uint32_t len)
         j = (j + 1) & w->slot_mask;
     }
     if (w->nterms == w->terms_cap) {
-        uint32_t cap = w->terms_cap ? w->terms_cap * 2 : 4096;
+        uint32_t cap = w->terms_cap ? w->terms_cap * 2 : 512;
         wterm *t = realloc(w->terms, (size_t)cap * sizeof *t);
         if (!t)
             return usj_error_set(USJ_ENOMEM, "out of memory (terms)");
@@ -311,7 +330,7 @@ static int64_t intern(usj_writer *w, const char *term, uint32_t len)
         w->terms_cap = cap;
     }
     if (w->arena_len + len > w->arena_cap) {
-        size_t cap = w->arena_cap ? w->arena_cap * 2 : 65536;
+        size_t cap = w->arena_cap ? w->arena_cap * 2 : 4096;
         while (cap < w->arena_len + len)
             cap *= 2;
         char *a = realloc(w->arena, cap);
@@ -501,11 +520,11 @@ static int spill(usj_writer *w)
     for (size_t i = 0; i < w->nnums && !rc; i++)
         rc = write_num(s, &w->nums[i]);
     if (!rc)
-        rc = usj_spool_flush(s);
+        rc = usj_spool_finish(s);    /* keep the file, drop the buffer */
     if (rc)
         return rc;
     w->st.runs_spilled++;
-    reset_terms(w);
+    release_terms(w);
     return 0;
 }
 
@@ -516,7 +535,7 @@ static int add_number(usj_writer *w, uint32_t doc, const usj_number *n)
     if ((int)n->type < 0 || n->type >= USJ_NUM_NTYPES)
         return 0;
     if (w->nnums == w->nums_cap) {
-        size_t cap = w->nums_cap ? w->nums_cap * 2 : 1024;
+        size_t cap = w->nums_cap ? w->nums_cap * 2 : 256;
         usj_wnum *v = realloc(w->nums, cap * sizeof *v);
         if (!v)
             return usj_error_set(USJ_ENOMEM, "out of memory (numbers)");
@@ -568,7 +587,14 @@ static int add_doc(usj_writer *w, const char *text, size_t len, uint32_t line,
     w->total_len += ntok;
     w->st.paragraphs++;
     note_memory(w, 0);
-    if (acc_memory(w) > w->budget && (w->nterms || w->nnums))
+    /* spill when the accumulator outgrows what the budget leaves beside the
+     * current file (but let it have a quarter of the budget at least, so a
+     * file larger than the budget does not spill at every paragraph) */
+    uint64_t acc = acc_memory(w) - w->file_mem;
+    uint64_t room = w->budget > w->file_mem ? w->budget - w->file_mem : 0;
+    if (room < w->budget / 4)
+        room = w->budget / 4;
+    if (acc > room && (w->nterms || w->nnums))
         return spill(w);
     return 0;
 }
@@ -650,6 +676,7 @@ int usj_writer_add_file(usj_writer *w, const char *path, const char *data,
     int rc = usj_utf8_sanitize(data, len, &buf, &blen, &ninv);
     if (rc)
         return rc;
+
     if (ninvalid)
         *ninvalid = ninv;
     const char *title;
@@ -682,9 +709,12 @@ int usj_writer_add_file(usj_writer *w, const char *path, const char *data,
     }
     w->strings_len += plen + 1 + tlen + 1;
     w->nfiles++;
+    /* the caller's copy and ours count against the budget while we work */
+    w->file_mem = (uint64_t)len + blen;
     para_ctx c = {w, 0};
     usj_para_split(buf, blen, w->opts.split, para_cb, &c);
     free(buf);
+    w->file_mem = 0;
     if (c.rc) {
         w->failed = c.rc;
         return c.rc;
@@ -836,8 +866,12 @@ static int cmp_term(const char *a, size_t al, const char *b, size_t bl)
 static int merge_runs(merge *m, run_src *src, uint32_t n)
 {
     int rc;
+    /* read buffers share half the budget, within 4 KB .. 256 KB each */
+    size_t bufsize = m->w->budget / 2 / n;
+    bufsize = bufsize < 4096 ? 4096 : bufsize > 262144 ? 262144 : bufsize;
+    note_memory(m->w, (uint64_t)bufsize * n);
     for (uint32_t i = 0; i < n; i++) {
-        if ((rc = usj_rdr_file(&src[i].r, &m->w->runs[i])) ||
+        if ((rc = usj_rdr_file(&src[i].r, &m->w->runs[i], bufsize)) ||
             (rc = usj_rdr_varint(&src[i].r, &src[i].left)) ||
             (rc = run_next_term(&src[i])))
             return rc;
@@ -909,7 +943,7 @@ static int write_column(usj_writer *w, outfile *o, unsigned c, uint64_t sec_star
                         usj_buf *table)
 {
     usj_rdr r;
-    int rc = usj_rdr_file(&r, &w->docs_sp);
+    int rc = usj_rdr_file(&r, &w->docs_sp, 0);
     if (rc)
         return rc;
     uint64_t data_start = usj_spool_tell(&o->s);
@@ -1196,7 +1230,7 @@ static void make_header(uint8_t *h, const outfile *o, uint64_t size)
 static int read_doclens(usj_writer *w, uint32_t *doclens)
 {
     usj_rdr r;
-    int rc = usj_rdr_file(&r, &w->docs_sp);
+    int rc = usj_rdr_file(&r, &w->docs_sp, 0);
     uint8_t rec[DOC_REC];
     for (uint32_t d = 0; d < w->ndocs && !rc; d++)
         if (!(rc = usj_rdr_read(&r, rec, sizeof rec)))
@@ -1216,6 +1250,7 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
         return usj_error_set(USJ_EEMPTY, "no paragraph to index (empty corpus)");
     if (w->nruns && (w->nterms || w->nnums) && (rc = spill(w)))
         return rc;
+
     uint32_t *doclens = malloc((size_t)w->ndocs * sizeof *doclens);
     run_src *src = calloc(w->nruns ? w->nruns : 1, sizeof *src);
     usj_spool pos_sp, dict_sp;

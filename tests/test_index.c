@@ -403,3 +403,38 @@ Test(index, usjindex_program_on_seeds)
     free(prog);
     ixt_rmrf(tmp);
 }
+
+Test(index, text_cache_shared_by_two_indexes)
+{
+    char *tmp = ixt_mkdtemp();
+    char a[4200], b[4200];
+    snprintf(a, sizeof a, "%s/a.idx", tmp);
+    snprintf(b, sizeof b, "%s/b.idx", tmp);
+    char **pa = ixt_gen_corpus(tmp, 3, 3000, 1, 0);
+    cr_assert_eq(ixt_build(a, pa, 0, NULL), 0);
+    char **pb = seed_paths();
+    cr_assert_eq(ixt_build(b, pb, 0, NULL), 0);
+    usj_index *ia, *ib;
+    cr_assert_eq(usj_index_open(&ia, a, 0), 0);
+    cr_assert_eq(usj_index_open(&ib, b, 0), 0);
+    usj_textcache c = USJ_TEXTCACHE_INIT, ca = USJ_TEXTCACHE_INIT, cb = USJ_TEXTCACHE_INIT;
+    for (int round = 0; round < 3; round++)
+        for (uint32_t d = 0; d < 3; d++) {
+            const char *t1, *t2;
+            size_t l1, l2;
+            cr_assert_eq(usj_index_text(ia, d, &c, &t1, &l1), 0);
+            cr_assert_eq(usj_index_text(ia, d, &ca, &t2, &l2), 0);
+            cr_assert(l1 == l2 && memcmp(t1, t2, l1) == 0, "stale block from another index");
+            cr_assert_eq(usj_index_text(ib, d, &c, &t1, &l1), 0);
+            cr_assert_eq(usj_index_text(ib, d, &cb, &t2, &l2), 0);
+            cr_assert(l1 == l2 && memcmp(t1, t2, l1) == 0, "stale block from another index");
+        }
+    usj_textcache_free(&c);
+    usj_textcache_free(&ca);
+    usj_textcache_free(&cb);
+    usj_index_unref(ia);
+    usj_index_unref(ib);
+    ixt_free_paths(pa);
+    ixt_free_paths(pb);
+    ixt_rmrf(tmp);
+}
