@@ -197,8 +197,13 @@ int usj_para_split(const char *buf, size_t len, usj_split_mode mode,
 void usj_para_title(const char *buf, size_t len, const char **title,
                     size_t *tlen)
 {
+    /* The first non-blank line that has a letter or digit: a line of bare
+     * punctuation (seeds/003 opens with ", , , , , ,") is page debris, not
+     * a headline. Failing that, the first non-blank line. */
     size_t s = 0;
     line l;
+    const char *first = NULL;
+    size_t first_len = 0;
     while (s < len) {
         get_line(buf, len, s, &l);
         size_t a = l.start, e = l.end, n;
@@ -207,14 +212,24 @@ void usj_para_title(const char *buf, size_t len, const char **title,
         while (e > a && (n = ws_before(buf, a, e)) != 0)
             e -= n;
         if (e > a) {
-            *title = buf + a;
-            *tlen = e - a;
-            return;
+            for (size_t i = a; i < e; i++) {
+                unsigned char c = (unsigned char)buf[i];
+                if (c >= 0x80 || (c >= '0' && c <= '9') ||
+                    ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
+                    *title = buf + a;
+                    *tlen = e - a;
+                    return;
+                }
+            }
+            if (!first) {
+                first = buf + a;
+                first_len = e - a;
+            }
         }
         s = l.next;
     }
-    *title = "";
-    *tlen = 0;
+    *title = first ? first : "";
+    *tlen = first ? first_len : 0;
 }
 
 static const char *const split_names[] = {"auto", "line", "block"};

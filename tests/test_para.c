@@ -70,7 +70,8 @@ static const struct {
     {"002_ec4eb60320c4ba37.txt", 24, 24,
      "US-Japan Alliance: $80 Billion Investment, Trade & Security Boosts",
      NULL, 0},
-    {"003_25b43f502759b295.txt", 28, 28, ", , , , , ,", NULL, 0},
+    {"003_25b43f502759b295.txt", 28, 28,
+     "US Japan Alliance Strengthens Under New Leadership", NULL, 0},
     {"004_34c4a962b3f42fed.txt", 51, 1, NULL,
      "Japan and the United States have completed a comprehensive trade",
      460},
@@ -436,4 +437,20 @@ Test(para, random_texts_cover_every_nonblank_line_once)
             free(c);
         }
     }
+}
+
+Test(para, title_skips_punctuation_only_lines)
+{
+    const char *t;
+    size_t tl;
+    const char a[] = "\n  , , ,  \n\n  Real Headline  \nbody\n";
+    usj_para_title(a, sizeof a - 1, &t, &tl);
+    cr_assert_eq(tl, 13);
+    cr_assert_eq(memcmp(t, "Real Headline", 13), 0);
+    const char b[] = "\n -- \n***\n";
+    usj_para_title(b, sizeof b - 1, &t, &tl);
+    cr_assert_eq(tl, 2);
+    cr_assert_eq(memcmp(t, "--", 2), 0);
+    usj_para_title("\n \n", 3, &t, &tl);
+    cr_assert_eq(tl, 0);
 }

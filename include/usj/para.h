@@ -43,8 +43,9 @@ typedef int (*usj_para_cb)(void *ctx, const usj_para *p);
 int usj_para_split(const char *buf, size_t len, usj_split_mode mode,
                    usj_para_cb cb, void *ctx);
 
-/* The title: the first non-blank line, trimmed of surrounding white space.
- * Sets *title and *tlen to point into buf ("" / 0 when the file is blank). */
+/* The title: the first non-blank line that has a letter or digit (a line of
+ * bare punctuation is skipped; if every line is such, the first non-blank
+ * one), trimmed of surrounding white space. Sets *title and *tlen to point into buf ("" / 0 when the file is blank). */
 void usj_para_title(const char *buf, size_t len, const char **title,
                     size_t *tlen);
 
