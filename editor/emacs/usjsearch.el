@@ -178,6 +178,8 @@ STATUS, CODE and MSG are those of `compilation-exit-message-function'."
 
 (defun usjsearch--process-setup ()
   "Set up the buffer of a starting search (`compilation-process-setup-function')."
+  ;; Erasing the buffer leaves the last search's overlays behind, empty.
+  (remove-overlays (point-min) (point-max) 'usjsearch t)
   (setq-local compilation-exit-message-function #'usjsearch--exit-message))
 
 (define-derived-mode usjsearch-mode grep-mode "usjsearch"
