@@ -21,6 +21,7 @@
 #                                when its estimated build time is above this
 #   BENCH_XAPIAN_FULL=1          never use a prefix
 #   BENCH_REBUILD=1              ignore cached corpora and indexes
+#   BENCH_DAEMON_TIMEOUT=1800    time limit of bench/daemon.sh
 #   BENCH_DATA=bench/data BENCH_OUT=bench/out
 #   BUILD, BIN, SEED_INDEX       as for make (where libusj and programs are)
 set -euo pipefail
@@ -439,6 +440,7 @@ cat "$R"
 if [ -f bench/daemon.sh ]; then
   export BENCH_DATA=$DATA BENCH_OUT=$OUT BENCH_BIN=$BIN BENCH_BUILD=$BUILD BENCH_QUICK=$QUICK
   export BENCH_SEED_INDEX=$SEED_INDEX BENCH_KDOCS_DIR=$KDOCS BENCH_KDOCS_INDEX=$(idx_path kdocs usj)
-  log "running bench/daemon.sh"
-  bash bench/daemon.sh
+  log "running bench/daemon.sh (time limit ${BENCH_DAEMON_TIMEOUT:-1800} s)"
+  timeout -k 10 "${BENCH_DAEMON_TIMEOUT:-1800}" bash bench/daemon.sh \
+    || log "bench/daemon.sh failed or timed out (exit $?)"
 fi
