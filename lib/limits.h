@@ -52,6 +52,12 @@
  * whole paragraphs, so it can reach a paragraph plus a block of text plus
  * its length varints. Larger is treated as corruption (no zip bombs). */
 #define USJ_MAX_TEXT_BLOCK      (USJ_MAX_PARA_BYTES + 2u * USJ_TEXT_BLOCK_BYTES + 65536u)
+/* Text per window of the parallel analysis (the writer analyzes one window
+ * on worker threads while it indexes the previous one); at most this, and
+ * at most an eighth of the memory budget. */
+#define USJ_ANALYSIS_WINDOW     (1024u * 1024u)
+/* Most analysis threads (one per core beyond the first, up to this). */
+#define USJ_MAX_ANALYSIS_THREADS 7u
 /* Most input files per index (file numbers are uint32). */
 #define USJ_MAX_FILES           (UINT32_MAX - 1u)
 
@@ -101,5 +107,11 @@
 #define USJ_MAX_REPLY_LINE_BYTES (2u * USJ_MAX_PARA_BYTES + 64u * 1024u)
 /* Default connect/answer timeout of the client when the caller gives 0. */
 #define USJ_DEFAULT_REMOTE_TIMEOUT_MS 2000u
+/* Answer cache of each daemon worker (--cache N entries, default below):
+ * at most this many bytes of answers held per worker, and no answer larger
+ * than the second limit is cached (it is recomputed each time). */
+#define USJ_DEFAULT_CACHE_ENTRIES 4096u
+#define USJ_ANSWER_CACHE_BYTES  (16u * 1024u * 1024u)
+#define USJ_ANSWER_CACHE_MAX_ENTRY (256u * 1024u)
 
 #endif

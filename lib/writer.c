@@ -61,6 +61,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "apool.h"
 #include "codec.h"
 #include "index_build.h"
 #include "limits.h"
@@ -84,6 +85,7 @@ struct usj_writer {
     usj_writer_opts opts;
     size_t         budget;
     usj_analyzer  *an;
+    usj_apool     *pool;         /* parallel analysis, or NULL */
     int            failed;
     /* accumulator */
     wterm         *terms;
@@ -108,6 +110,7 @@ struct usj_writer {
     uint32_t       nfiles, files_cap;
     uint64_t       strings_len;
     uint32_t       ndocs;
+    uint32_t       nqueued;      /* paragraphs queued (>= ndocs with the pool) */
     uint64_t       total_len;
     usj_build_stats st;
     uint64_t       file_base, last_progress;
@@ -195,6 +198,20 @@ int usj_writer_open(usj_writer **out, const char *path,
         (rc = usj_spool_tmp(&w->text_sp, w->tmpdir, "text spool")) ||
         (rc = usj_textw_init(&w->tw, &w->text_sp)))
         goto fail;
+    /* $USJ_ANALYSIS_THREADS overrides the thread count (0: inline) */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("USJ_ANALYSIS_THREADS");
+    if (env && *env)
+        ncpu = strtol(env, NULL, 10) + 1;
+    if (ncpu > 1) {
+        /* analysis on the other cores; without them, analysis is inline */
+        size_t win = w->budget / 8;
+        win = win < 65536 ? 65536 : win > USJ_ANALYSIS_WINDOW ? USJ_ANALYSIS_WINDOW : win;
+        unsigned n = ncpu - 1 > USJ_MAX_ANALYSIS_THREADS ? USJ_MAX_ANALYSIS_THREADS
+                                                           : (unsigned)(ncpu - 1);
+        if (usj_apool_new(&w->pool, n, win) != 0)
+            w->pool = NULL;
+    }
     *out = w;
     return 0;
 fail:
@@ -236,6 +253,7 @@ void usj_writer_free(usj_writer *w)
 {
     if (!w)
         return;
+    usj_apool_free(w->pool);
     reset_terms(w);
     free(w->terms);
     free(w->slots);
@@ -557,15 +575,14 @@ static int add_number(usj_writer *w, uint32_t doc, const usj_number *n)
     return 0;
 }
 
-static int add_doc(usj_writer *w, const char *text, size_t len, uint32_t line,
-                   uint32_t nlines, uint64_t offset)
+/* Record one analyzed paragraph: postings, numbers, text, doc table. */
+static int add_doc(usj_writer *w, const char *text, size_t len, uint32_t file,
+                   uint32_t line, uint32_t nlines, uint64_t offset,
+                   const usj_analysis *a)
 {
     if (w->ndocs >= UINT32_MAX - 1)
         return usj_error_set(USJ_ELIMIT, "more than %u paragraphs", UINT32_MAX - 1);
-    const usj_analysis *a;
-    int rc = usj_analyze(w->an, text, len, &a);
-    if (rc)
-        return rc;
+    int rc;
     uint32_t doc = w->ndocs;
     if ((rc = accumulate(w, doc, a)))
         return rc;
@@ -576,7 +593,7 @@ static int add_doc(usj_writer *w, const char *text, size_t len, uint32_t line,
         return rc;
     uint32_t ntok = a->ntokens > UINT32_MAX ? UINT32_MAX : (uint32_t)a->ntokens;
     uint8_t r[DOC_REC];
-    usj_st32(r, w->cur_file);
+    usj_st32(r, file);
     usj_st32(r + 4, line);
     usj_st32(r + 8, nlines);
     usj_st32(r + 12, ntok);
@@ -597,6 +614,36 @@ static int add_doc(usj_writer *w, const char *text, size_t len, uint32_t line,
     if (acc > room && (w->nterms || w->nnums))
         return spill(w);
     return 0;
+}
+
+/* Consume the paragraphs the analysis pool has finished. */
+static int pump(usj_writer *w)
+{
+    const usj_apara *v;
+    size_t n;
+    int rc = usj_apool_cycle(w->pool, w->an, &v, &n);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = add_doc(w, v[i].text, v[i].len, v[i].file, v[i].line, v[i].nlines,
+                     v[i].offset, &v[i].a);
+    return rc;
+}
+
+/* Analyze a paragraph now, or queue it for the pool. */
+static int queue_doc(usj_writer *w, const char *text, size_t len, uint32_t line,
+                     uint32_t nlines, uint64_t offset)
+{
+    if (w->nqueued >= UINT32_MAX - 1)
+        return usj_error_set(USJ_ELIMIT, "more than %u paragraphs", UINT32_MAX - 1);
+    w->nqueued++;
+    if (w->pool) {
+        int rc = usj_apool_add(w->pool, text, len, w->cur_file, line, nlines, offset);
+        if (!rc && usj_apool_full(w->pool))
+            rc = pump(w);
+        return rc;
+    }
+    const usj_analysis *a;
+    int rc = usj_analyze(w->an, text, len, &a);
+    return rc ? rc : add_doc(w, text, len, w->cur_file, line, nlines, offset, a);
 }
 
 static uint32_t count_nl(const char *p, size_t n)
@@ -627,7 +674,7 @@ static int add_para(usj_writer *w, const char *text, size_t len, uint32_t line,
                     cut--;
         }
         uint32_t inner = count_nl(text, cut);
-        int rc = add_doc(w, text, cut, line, inner + 1, offset);
+        int rc = queue_doc(w, text, cut, line, inner + 1, offset);
         if (rc)
             return rc;
         line += inner + (uint32_t)skip;
@@ -636,7 +683,7 @@ static int add_para(usj_writer *w, const char *text, size_t len, uint32_t line,
         len -= cut + skip;
         offset += cut + skip;
     }
-    return add_doc(w, text, len, line, nlines ? nlines : 1, offset);
+    return queue_doc(w, text, len, line, nlines ? nlines : 1, offset);
 }
 
 typedef struct para_ctx {
@@ -697,7 +744,7 @@ int usj_writer_add_file(usj_writer *w, const char *path, const char *data,
         w->files_cap = cap;
     }
     w->cur_file = w->nfiles;
-    w->file_first[w->nfiles] = w->ndocs;
+    w->file_first[w->nfiles] = w->nqueued;
     w->file_str[w->nfiles] = w->strings_len;
     size_t plen = strlen(path);
     if ((rc = usj_spool_write(&w->files_sp, path, plen + 1)) ||
@@ -1243,8 +1290,13 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
 {
     if (w->failed)
         return usj_error_set(w->failed, "the build failed earlier; nothing published");
-    int rc = usj_textw_flush(&w->tw);
-    if (rc)
+    int rc;
+    while (w->pool && !usj_apool_idle(w->pool))
+        if ((rc = pump(w))) {
+            w->failed = rc;
+            return rc;
+        }
+    if ((rc = usj_textw_flush(&w->tw)))
         return rc;
     if (w->ndocs == 0)
         return usj_error_set(USJ_EEMPTY, "no paragraph to index (empty corpus)");

@@ -95,3 +95,32 @@ Test(spill, separate_tmpdir_and_no_leftovers)
     ixt_free_paths(paths);
     ixt_rmrf(tmp);
 }
+
+Test(spill, analysis_threads_do_not_change_the_index, .timeout = 300)
+{
+    char *tmp = ixt_mkdtemp();
+    char **paths = ixt_gen_corpus(tmp, 30, 30000, 4321, 1);
+    const char *counts[] = {"0", "1", "3"};
+    char *first = NULL;
+    size_t nfirst = 0;
+    for (int k = 0; k < 3; k++) {
+        setenv("USJ_ANALYSIS_THREADS", counts[k], 1);
+        usj_build_stats st;
+        size_t n;
+        char name[32];
+        snprintf(name, sizeof name, "t%d.idx", k);
+        char *b = build(tmp, name, paths, k == 2 ? USJ_MIN_MEMORY : 0, &st, &n);
+        if (!first) {
+            first = b;
+            nfirst = n;
+        } else {
+            cr_assert_eq(n, nfirst);
+            cr_assert(memcmp(first, b, n) == 0, "threads=%s: index differs", counts[k]);
+            free(b);
+        }
+    }
+    unsetenv("USJ_ANALYSIS_THREADS");
+    free(first);
+    ixt_free_paths(paths);
+    ixt_rmrf(tmp);
+}
