@@ -17,7 +17,8 @@ typedef int (*cmd_fn)(worker *w, const char *args, const char *end);
 typedef struct command {
     const char *name;
     int         min_args, max_args;   /* words; max -1 = free text */
-    int         is_query;             /* counted in queries and latency */
+    int         is_query;             /* counted in queries and latency;
+                                         2: also cacheable (SEARCH, COUNT) */
     cmd_fn      fn;
     const char *usage;
     const char *help;
@@ -158,13 +159,14 @@ static int cmd_stats(worker *w, const char *args, const char *end)
     usj_index *idx = worker_index(w);
     usj_index_stats is;
     usj_index_stats_get(idx, &is);
-    uint64_t req = 0, q = 0, err = 0;
+    uint64_t req = 0, q = 0, err = 0, hits = 0;
     wstats *all[USJ_MAX_THREADS];
     for (unsigned i = 0; i < s->nworkers; i++) {
         all[i] = &s->workers[i].st;
         req += stats_get(&all[i]->requests);
         q += stats_get(&all[i]->queries);
         err += stats_get(&all[i]->errors);
+        hits += stats_get(&all[i]->cache_hits);
     }
     usj_buf *o = &w->out;
     usj_buf_puts(o, "OK\n");
@@ -197,6 +199,8 @@ static int cmd_stats(worker *w, const char *args, const char *end)
     usj_buf_printf(o, "requests %llu\n", (unsigned long long)req);
     usj_buf_printf(o, "queries %llu\n", (unsigned long long)q);
     usj_buf_printf(o, "errors %llu\n", (unsigned long long)err);
+    usj_buf_printf(o, "cache_entries %u\n", s->set.cache_entries);
+    usj_buf_printf(o, "cache_hits %llu\n", (unsigned long long)hits);
     usj_buf_printf(o, "latency_p50_us %llu\n",
                    (unsigned long long)stats_percentile(all, s->nworkers, 0.50));
     usj_buf_printf(o, "latency_p99_us %llu\n",
@@ -234,10 +238,10 @@ static int cmd_quit(worker *w, const char *args, const char *end)
 static int cmd_help(worker *w, const char *args, const char *end);
 
 static const command commands[] = {
-    { "SEARCH", 0, -1, 1, cmd_search,
+    { "SEARCH", 0, -1, 2, cmd_search,
       "SEARCH [LIMIT n] [OFFSET n] [EXPLAIN] [TIMEOUT ms] [--] <query>",
       "ranked hits: OK <returned> <total> <took_us> <root>, hit lines, ." },
-    { "COUNT", 0, -1, 1, cmd_count, "COUNT <query>",
+    { "COUNT", 0, -1, 2, cmd_count, "COUNT <query>",
       "number of matching paragraphs: OK <total>" },
     { "GET", 1, -1, 1, cmd_get, "GET <path>:<line>",
       "the paragraph holding that line: OK, one hit line, ." },
@@ -305,7 +309,26 @@ int commands_execute(worker *w, const char *line, size_t len)
     if (!cmd->is_query)
         return cmd->fn(w, p, end);
     uint64_t t0 = stats_now_us();
-    int r = cmd->fn(w, p, end);
+    int r = CMD_CONTINUE;
+    if (cmd->is_query == 2 && w->cache.nslots) {
+        /* same request bytes under the same index: same answer */
+        worker_index(w);                     /* sync the generation */
+        size_t vlen;
+        const char *v = acache_get(&w->cache, w->idx_gen, line, len, &vlen);
+        if (v) {
+            usj_buf_put(&w->out, v, vlen);
+            stats_add(&w->st.cache_hits, 1);
+        } else {
+            size_t before = w->out.len;
+            r = cmd->fn(w, p, end);
+            if (w->out.len - before >= 2 &&
+                memcmp(w->out.data + before, "OK", 2) == 0)
+                acache_put(&w->cache, w->idx_gen, line, len,
+                           w->out.data + before, w->out.len - before);
+        }
+    } else {
+        r = cmd->fn(w, p, end);
+    }
     stats_add(&w->st.queries, 1);
     stats_latency(&w->st, stats_now_us() - t0);
     return r;

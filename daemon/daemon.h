@@ -31,6 +31,7 @@ typedef struct settings {
     unsigned max_conns;
     unsigned idle_timeout_s;         /* 0 = never */
     unsigned query_timeout_ms;
+    unsigned cache_entries;          /* answer cache slots per worker */
     int      foreground;
 } settings;
 
@@ -55,6 +56,7 @@ typedef struct wstats {
     _Atomic uint64_t requests;
     _Atomic uint64_t queries;     /* SEARCH, COUNT, GET */
     _Atomic uint64_t errors;      /* ERR answers */
+    _Atomic uint64_t cache_hits;  /* queries answered from the cache */
     _Atomic uint64_t lat[STATS_BUCKETS];
 } wstats;
 
@@ -65,6 +67,23 @@ void     stats_latency(wstats *s, uint64_t us);
  * bound of the bucket), 0 when empty. */
 uint64_t stats_percentile(wstats *const *all, unsigned n, double q);
 uint64_t stats_now_us(void);       /* CLOCK_MONOTONIC */
+
+/* ------------------------------------------------------------ cache.c */
+
+typedef struct acache_entry acache_entry;
+typedef struct acache {
+    acache_entry *slots;
+    unsigned      nslots;     /* power of two; 0 = disabled */
+    size_t        bytes;      /* keys + values held */
+} acache;
+
+int  acache_init(acache *c, unsigned nslots);    /* 0 or -1 (ENOMEM) */
+void acache_free(acache *c);
+/* The cached answer for this request line under index generation gen. */
+const char *acache_get(acache *c, uint64_t gen, const char *key, size_t klen,
+                       size_t *vlen);
+void acache_put(acache *c, uint64_t gen, const char *key, size_t klen,
+                const char *val, size_t vlen);
 
 /* ------------------------------------------------------------ server.c */
 
@@ -89,6 +108,7 @@ typedef struct worker {
     usj_buf            out;          /* answer scratch, reused */
     usj_index         *idx;          /* this worker's reference */
     uint64_t           idx_gen;
+    acache             cache;
     wstats             st;
 } worker;
 

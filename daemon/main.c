@@ -20,7 +20,8 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: usjsearchd [--index PATH] [--socket PATH|none] [--listen ADDR]\n"
 "                  [--threads N] [--max-conns N] [--idle-timeout S]\n"
-"                  [--query-timeout MS] [--pidfile F] [--log-level L]\n"
+"                  [--query-timeout MS] [--cache N] [--pidfile F]\n"
+"                  [--log-level L]\n"
 "                  [--foreground] [--help] [--version]\n"
 "\n"
 "Serves an index built by usjindex over the line protocol of\n"
@@ -39,6 +40,9 @@ static void usage(FILE *f)
 "  --idle-timeout S    close connections idle this long (default %u, 0 =\n"
 "                      never)\n"
 "  --query-timeout MS  per-query deadline (default %u)\n"
+"  --cache N           answers cached per worker thread (default %u, 0 = no\n"
+"                      cache): a repeated SEARCH/COUNT under the same index\n"
+"                      is answered from memory (bounded to %u MB per thread)\n"
 "  --pidfile F         write the daemon's pid there (removed at exit)\n"
 "  --log-level L       error, warn, info (default) or debug; logs go to\n"
 "                      stderr\n"
@@ -49,7 +53,8 @@ static void usage(FILE *f)
 "Exit status: 0 clean stop, 2 error (bad option, index unreadable, socket\n"
 "in use).\n",
             USJ_INDEX_DEFAULT_NAME, USJ_DEFAULT_MAX_CONNS,
-            USJ_DEFAULT_IDLE_TIMEOUT_S, USJ_DEFAULT_QUERY_TIMEOUT_MS);
+            USJ_DEFAULT_IDLE_TIMEOUT_S, USJ_DEFAULT_QUERY_TIMEOUT_MS,
+            USJ_DEFAULT_CACHE_ENTRIES, USJ_ANSWER_CACHE_BYTES >> 20);
 }
 
 static int parse_uint(const char *opt, const char *s, unsigned lo,
@@ -131,7 +136,7 @@ static int daemonize(void)
 int main(int argc, char **argv)
 {
     enum { O_INDEX = 256, O_SOCKET, O_LISTEN, O_THREADS, O_MAXCONNS, O_IDLE,
-           O_QTIMEOUT, O_PIDFILE, O_LOGLEVEL, O_FOREGROUND, O_HELP,
+           O_QTIMEOUT, O_CACHE, O_PIDFILE, O_LOGLEVEL, O_FOREGROUND, O_HELP,
            O_VERSION };
     static const struct option opts[] = {
         { "index", required_argument, NULL, O_INDEX },
@@ -141,6 +146,7 @@ int main(int argc, char **argv)
         { "max-conns", required_argument, NULL, O_MAXCONNS },
         { "idle-timeout", required_argument, NULL, O_IDLE },
         { "query-timeout", required_argument, NULL, O_QTIMEOUT },
+        { "cache", required_argument, NULL, O_CACHE },
         { "pidfile", required_argument, NULL, O_PIDFILE },
         { "log-level", required_argument, NULL, O_LOGLEVEL },
         { "foreground", no_argument, NULL, O_FOREGROUND },
@@ -156,6 +162,7 @@ int main(int argc, char **argv)
     set.max_conns = USJ_DEFAULT_MAX_CONNS;
     set.idle_timeout_s = USJ_DEFAULT_IDLE_TIMEOUT_S;
     set.query_timeout_ms = USJ_DEFAULT_QUERY_TIMEOUT_MS;
+    set.cache_entries = USJ_DEFAULT_CACHE_ENTRIES;
     const char *index_opt = NULL, *socket_opt = NULL, *pid_opt = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -186,6 +193,10 @@ int main(int argc, char **argv)
         case O_QTIMEOUT:
             if (parse_uint("--query-timeout", optarg, 1, 3600000,
                            &set.query_timeout_ms))
+                return 2;
+            break;
+        case O_CACHE:
+            if (parse_uint("--cache", optarg, 0, 1u << 24, &set.cache_entries))
                 return 2;
             break;
         case O_PIDFILE: pid_opt = optarg; break;

@@ -139,6 +139,10 @@ static int worker_init(server *s, worker *w, unsigned id)
                              notify_cb, w);
     if (!w->notify_ev || event_add(w->notify_ev, NULL) != 0)
         return -1;
+    if (acache_init(&w->cache, s->set.cache_entries) != 0) {
+        dlog(DLOG_ERROR, "out of memory for the answer cache");
+        return -1;
+    }
     if (usj_analyzer_new(&w->an, 0) != 0) {
         dlog(DLOG_ERROR, "analyzer: %s", usj_error_last());
         return -1;
@@ -167,6 +171,7 @@ static void worker_free(worker *w)
     usj_analyzer_free(w->an);
     usj_textcache_free(&w->tc);
     usj_buf_free(&w->out);
+    acache_free(&w->cache);
     usj_index_unref(w->idx);
     pthread_mutex_destroy(&w->qlock);
 }
