@@ -72,6 +72,7 @@ static int do_query(const char *path, const char *qdir, int reps, const char *co
     bu_load_queries(sets, qdir, reps);
     bu_run(sets, reps, run_top, run_count, &o);
     bu_report(sets, reps, counts);
+    bu_free_queries(sets);
     usj_analyzer_free(o.an);
     usj_index_unref(o.idx);
     return 0;

@@ -30,6 +30,7 @@ static const char *const bu_types[BU_NTYPES] = {
 
 typedef struct bu_qset {
     const char *type;
+    char       *buf;      /* the file's text; q[] point into it */
     char      **q;        /* NUL-terminated query texts */
     size_t      n;
     double     *t_top;    /* [n * reps] ns */
@@ -103,6 +104,7 @@ static inline void bu_load_queries(bu_qset *sets, const char *dir, int reps)
         for (size_t i = 0; i < len; i++)
             n += buf[i] == '\n';
         sets[t].type = bu_types[t];
+        sets[t].buf = buf;
         sets[t].q = (char **)bu_alloc(n + 1, sizeof(char *));
         sets[t].n = 0;
         char *p = buf;
@@ -121,6 +123,18 @@ static inline void bu_load_queries(bu_qset *sets, const char *dir, int reps)
         sets[t].t_count = (double *)bu_alloc(m, sizeof(double));
         sets[t].count = (uint64_t *)bu_alloc(sets[t].n, sizeof(uint64_t));
         sets[t].top = (uint64_t *)bu_alloc(sets[t].n, sizeof(uint64_t));
+    }
+}
+
+static inline void bu_free_queries(bu_qset *sets)
+{
+    for (int t = 0; t < BU_NTYPES; t++) {
+        free(sets[t].buf);
+        free(sets[t].q);
+        free(sets[t].t_top);
+        free(sets[t].t_count);
+        free(sets[t].count);
+        free(sets[t].top);
     }
 }
 

@@ -19,7 +19,10 @@
  * (bm25 with k1 = 1.2, b = 0.75, like usjsearch) and COUNT is
  *   SELECT count(*) FROM t WHERE t MATCH ?1
  * Both statements are prepared once; a query binds its text, steps through
- * the rows and resets. Query text is FTS5 syntax as written by queries.c. */
+ * the rows and resets. Query text is FTS5 syntax as written by queries.c.
+ *
+ * index-version: 1   (run.sh keys the cached index on this: bump it when
+ *                     the indexing code changes) */
 #include <sqlite3.h>
 
 #include "bench_util.h"
@@ -134,6 +137,7 @@ static int do_query(const char *path, const char *qdir, int reps, const char *co
     bu_load_queries(sets, qdir, reps);
     bu_run(sets, reps, run_top, run_count, &f);
     bu_report(sets, reps, counts);
+    bu_free_queries(sets);
     sqlite3_finalize(f.top);
     sqlite3_finalize(f.cnt);
     sqlite3_close(f.db);

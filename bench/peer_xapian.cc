@@ -25,7 +25,10 @@
  * get_matches_estimated() is only an estimate unless the matcher has looked at
  * every match: COUNT is get_mset(0, 0, check_at_least = doccount), after
  * which lower bound == upper bound == the exact count (checked here: a
- * mismatch aborts the run). */
+ * mismatch aborts the run).
+ *
+ * index-version: 1   (run.sh keys the cached index on this: bump it when
+ *                     the indexing code above or below changes) */
 #include <xapian.h>
 
 #include <dirent.h>
@@ -151,6 +154,7 @@ int do_query(const char *path, const char *qdir, int reps, const char *counts)
     bu_load_queries(sets, qdir, reps);
     bu_run(sets, reps, run_top, run_count, &c);
     bu_report(sets, reps, counts);
+    bu_free_queries(sets);
     return 0;
 }
 

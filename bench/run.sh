@@ -152,12 +152,15 @@ index_bytes() {
   local p; p=$(idx_path "$1" "$2")
   if [ -d "$p" ]; then du -sb "$p" | cut -f1; elif [ -f "$p" ]; then stat -c %s "$p"; else echo 0; fi
 }
+# The peers' sources carry "index-version: N", bumped when their indexing
+# changes, so that editing their query side keeps the (slow) cached indexes.
+index_version() { sed -n 's/.*index-version: *\([0-9][0-9.]*\).*/\1/p' "$1" | head -n 1; }
 engine_stamp() {   # corpus engine
   local st
   case $2 in
     usj) st="usj $(hash_of "$BIN/usjindex") $MEMORY" ;;
-    fts5) st="fts5 $(hash_of bench/peer_fts5.c) $(sqlite3 --version | cut -d' ' -f1)" ;;
-    xapian) st="xapian $(hash_of bench/peer_xapian.cc) $(xapian-config --version 2>/dev/null | awk '{print $NF}')" ;;
+    fts5) st="fts5 v$(index_version bench/peer_fts5.c) $(sqlite3 --version | cut -d' ' -f1)" ;;
+    xapian) st="xapian v$(index_version bench/peer_xapian.cc) $(xapian-config --version 2>/dev/null | awk '{print $NF}')" ;;
   esac
   echo "$st | $(corpus_stamp "$1")"
 }
