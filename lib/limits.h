@@ -55,7 +55,7 @@
 /* Text per window of the parallel analysis (the writer analyzes one window
  * on worker threads while it indexes the previous one); at most this, and
  * at most an eighth of the memory budget. */
-#define USJ_ANALYSIS_WINDOW     (1024u * 1024u)
+#define USJ_ANALYSIS_WINDOW     (256u * 1024u)
 /* Most analysis threads (one per core beyond the first, up to this). */
 #define USJ_MAX_ANALYSIS_THREADS 7u
 /* Most input files per index (file numbers are uint32). */
