@@ -494,6 +494,19 @@ Test(daemon, every_command, .timeout = 120)
     cr_assert(seen[2] && seen[5] && seen[24] && seen[29]);
     free_body(body, n);
 
+    /* a repeated query is answered from the cache: the same bytes */
+    send_str(fd, "SEARCH LIMIT 3 tariff\nSEARCH LIMIT 3 tariff\n");
+    char **b1, **b2, s1[4096], s2[4096];
+    int n1 = read_block(&l, s1, sizeof s1, &b1);
+    int n2 = read_block(&l, s2, sizeof s2, &b2);
+    cr_assert_eq(n1, 3);
+    cr_assert_eq(n2, 3);
+    cr_assert_str_eq(s1, s2);
+    for (int i = 0; i < 3; i++)
+        cr_assert_str_eq(b1[i], b2[i]);
+    free_body(b1, n1);
+    free_body(b2, n2);
+
     send_str(fd, "search limit 1 offset 1 explain \"Section 232\"\n");
     n = read_block(&l, status, sizeof status, &body);
     cr_assert_eq(strncmp(status, "OK 1 4 ", 7), 0, "%s", status);
@@ -549,6 +562,7 @@ Test(daemon, every_command, .timeout = 120)
     cr_assert_str_eq(stat_value(body, n, "connections_current"), "1");
     cr_assert_geq(atoi(stat_value(body, n, "queries")), 8);
     cr_assert_geq(atoi(stat_value(body, n, "errors")), 6);
+    cr_assert_geq(atoi(stat_value(body, n, "cache_hits")), 1);
     free_body(body, n);
 
     send_str(fd, "QUIT\nPING\n");
@@ -574,11 +588,11 @@ Test(daemon, every_command, .timeout = 120)
     cleanup_dir(&d);
 }
 
-Test(daemon, pipelined_thousand_in_one_write, .timeout = 120)
+static void pipelined(const char **extra)
 {
     daemon_proc d;
     setup_dir(&d);
-    start_daemon(&d, NULL);
+    start_daemon(&d, extra);
     int fd = connect_tcp(d.port);
     size_t cap = 1000 * 40, n = 0;
     char *req = malloc(cap);
@@ -607,6 +621,16 @@ Test(daemon, pipelined_thousand_in_one_write, .timeout = 120)
     close(fd);
     stop_daemon(&d);
     cleanup_dir(&d);
+}
+
+Test(daemon, pipelined_thousand_in_one_write, .timeout = 120)
+{
+    pipelined(NULL);
+}
+
+Test(daemon, pipelined_thousand_without_cache, .timeout = 120)
+{
+    pipelined((const char *[]){ "--cache", "0", NULL });
 }
 
 /* ------------------------------------------------------------ concurrency */
