@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "index_build.h"
@@ -22,57 +23,67 @@
 
 /* ------------------------------------------------------------- writer */
 
-/* Blocks are compressed by a worker thread while the writer analyzes the
- * next ones (DEFLATE costs about as much as the analysis); the writer
- * thread appends the results in order. Without a thread (pthread_create
- * failed) blocks are compressed inline. */
+/* Blocks are compressed by worker threads while the writer goes on (DEFLATE
+ * costs about as much as the rest of the build); a ring of jobs keeps the
+ * order, and the writer thread appends the results in block order. Without
+ * threads (pthread_create failed) blocks are compressed inline. */
 
-static int compress_block(usj_textw *t, const usj_buf *lens, const usj_buf *text)
+static int compress_block(z_stream *z, const usj_buf *lens, const usj_buf *text,
+                          usj_buf *out)
 {
     size_t total = lens->len + text->len;
-    if (deflateReset(&t->z) != Z_OK)
+    if (deflateReset(z) != Z_OK)
         return usj_error_set(USJ_EIO, "zlib: deflateReset failed");
-    size_t bound = deflateBound(&t->z, (uLong)total) + 64;
-    if (bound > t->zcap) {
-        uint8_t *p = realloc(t->zbuf, bound);
-        if (!p)
-            return usj_error_set(USJ_ENOMEM, "out of memory (text block)");
-        t->zbuf = p;
-        t->zcap = bound;
-    }
-    t->z.next_out = t->zbuf;
-    t->z.avail_out = (uInt)t->zcap;
-    t->z.next_in = (Bytef *)(lens->data ? lens->data : "");
-    t->z.avail_in = (uInt)lens->len;
-    if (deflate(&t->z, Z_NO_FLUSH) != Z_OK)
+    size_t bound = deflateBound(z, (uLong)total) + 64;
+    usj_buf_clear(out);
+    if (usj_buf_reserve(out, bound))
+        return USJ_ENOMEM;
+    z->next_out = (Bytef *)out->data;
+    z->avail_out = (uInt)bound;
+    z->next_in = (Bytef *)(lens->data ? lens->data : "");
+    z->avail_in = (uInt)lens->len;
+    if (deflate(z, Z_NO_FLUSH) != Z_OK)
         return usj_error_set(USJ_EIO, "zlib: deflate failed");
-    t->z.next_in = (Bytef *)(text->data ? text->data : "");
-    t->z.avail_in = (uInt)text->len;
-    if (deflate(&t->z, Z_FINISH) != Z_STREAM_END)
+    z->next_in = (Bytef *)(text->data ? text->data : "");
+    z->avail_in = (uInt)text->len;
+    if (deflate(z, Z_FINISH) != Z_STREAM_END)
         return usj_error_set(USJ_EIO, "zlib: deflate did not finish");
-    t->zlen = t->zcap - t->z.avail_out;
+    out->len = bound - z->avail_out;
     return 0;
 }
+
+enum { JOB_FREE = 0, JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
 static void *worker(void *arg)
 {
     usj_textw *t = arg;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    int zok = deflateInit(&z, USJ_TEXT_ZLEVEL) == Z_OK;
     pthread_mutex_lock(&t->mu);
-    for (;;) {
-        while (!t->quit && !(t->job_ready && !t->job_done))
+    while (!t->quit) {
+        usj_tjob *j = NULL;
+        for (uint64_t q = t->head; q < t->tail && !j; q++)
+            if (t->jobs[q % USJ_TEXTW_JOBS].state == JOB_QUEUED)
+                j = &t->jobs[q % USJ_TEXTW_JOBS];
+        if (!j) {
             pthread_cond_wait(&t->cv, &t->mu);
-        if (t->quit)
-            break;
+            continue;
+        }
+        j->state = JOB_RUNNING;
         pthread_mutex_unlock(&t->mu);
-        int rc = compress_block(t, &t->job_lens, &t->job_text);
+        int rc = zok ? compress_block(&z, &j->lens, &j->text, &j->out)
+                     : usj_error_set(USJ_ENOMEM, "zlib: cannot initialise deflate");
         const char *msg = rc ? usj_error_last() : "";
         pthread_mutex_lock(&t->mu);
-        t->job_rc = rc;
-        snprintf(t->job_msg, sizeof t->job_msg, "%s", msg);
-        t->job_done = 1;
+        j->rc = rc;
+        snprintf(j->msg, sizeof j->msg, "%s", msg);
+        j->state = JOB_DONE;
         pthread_cond_broadcast(&t->cv);
     }
     pthread_mutex_unlock(&t->mu);
+    if (zok)
+        deflateEnd(&z);
     return NULL;
 }
 
@@ -83,21 +94,23 @@ int usj_textw_init(usj_textw *t, usj_spool *data)
     if (deflateInit(&t->z, USJ_TEXT_ZLEVEL) != Z_OK)
         return usj_error_set(USJ_ENOMEM, "zlib: cannot initialise deflate");
     t->zinit = 1;
-    if (pthread_mutex_init(&t->mu, NULL) == 0) {
-        if (pthread_cond_init(&t->cv, NULL) == 0) {
-            if (pthread_create(&t->th, NULL, worker, t) == 0) {
-                t->threaded = 1;
-                return 0;
-            }
-            pthread_cond_destroy(&t->cv);
-        }
+    if (pthread_mutex_init(&t->mu, NULL) != 0)
+        return 0;
+    if (pthread_cond_init(&t->cv, NULL) != 0) {
         pthread_mutex_destroy(&t->mu);
+        return 0;
     }
+    t->sync = 1;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned want = ncpu > 2 ? USJ_TEXTW_THREADS : 1;
+    for (unsigned i = 0; i < want; i++)
+        if (pthread_create(&t->th[t->nthreads], NULL, worker, t) == 0)
+            t->nthreads++;
     return 0;
 }
 
-/* Append the compressed block (in zbuf) to the spool and the table. */
-static int append_block(usj_textw *t, uint32_t first_doc, size_t ulen)
+/* Append a compressed block to the spool and the table. */
+static int append_block(usj_textw *t, const usj_buf *z, uint32_t first_doc, size_t ulen)
 {
     uint8_t e[USJ_TEXT_ENTRY];
     usj_st64(e, t->comp_bytes);
@@ -105,29 +118,26 @@ static int append_block(usj_textw *t, uint32_t first_doc, size_t ulen)
     usj_st32(e + 12, (uint32_t)ulen);
     int rc;
     if ((rc = usj_buf_put(&t->entries, e, sizeof e)) ||
-        (rc = usj_spool_write(t->data, t->zbuf, t->zlen)))
+        (rc = usj_spool_write(t->data, z->data, z->len)))
         return rc;
-    t->comp_bytes += t->zlen;
+    t->comp_bytes += z->len;
     t->nblocks++;
     return 0;
 }
 
-/* Wait for the block in the worker and append it. */
-static int drain(usj_textw *t)
+/* Wait for the oldest job and append its block. */
+static int drain_one(usj_textw *t)
 {
-    if (!t->threaded)
-        return 0;
+    usj_tjob *j = &t->jobs[t->head % USJ_TEXTW_JOBS];
     pthread_mutex_lock(&t->mu);
-    while (t->job_ready && !t->job_done)
+    while (j->state != JOB_DONE)
         pthread_cond_wait(&t->cv, &t->mu);
-    int pending = t->job_ready, rc = t->job_rc;
-    t->job_ready = t->job_done = 0;
     pthread_mutex_unlock(&t->mu);
-    if (!pending)
-        return 0;
-    if (rc)
-        return usj_error_set(rc, "%s", t->job_msg);
-    return append_block(t, t->job_first, t->job_lens.len + t->job_text.len);
+    int rc = j->rc ? usj_error_set(j->rc, "%s", j->msg)
+                   : append_block(t, &j->out, j->first, j->lens.len + j->text.len);
+    j->state = JOB_FREE;
+    t->head++;
+    return rc;
 }
 
 int usj_textw_add(usj_textw *t, uint32_t doc, const char *text, size_t len)
@@ -151,23 +161,24 @@ int usj_textw_flush(usj_textw *t)
     if (total > USJ_MAX_TEXT_BLOCK)
         return usj_error_set(USJ_ELIMIT, "text block of %zu bytes", total);
     int rc;
-    if (!t->threaded) {
-        if ((rc = compress_block(t, &t->lens, &t->text)) ||
-            (rc = append_block(t, t->first_doc, total)))
+    if (t->nthreads == 0) {
+        if ((rc = compress_block(&t->z, &t->lens, &t->text, &t->zout)) ||
+            (rc = append_block(t, &t->zout, t->first_doc, total)))
             return rc;
     } else {
-        if ((rc = drain(t)))
+        if (t->tail - t->head == USJ_TEXTW_JOBS && (rc = drain_one(t)))
             return rc;
-        usj_buf x = t->job_lens;       /* hand the block to the worker */
-        t->job_lens = t->lens;
+        usj_tjob *j = &t->jobs[t->tail % USJ_TEXTW_JOBS];
+        usj_buf x = j->lens;           /* hand the block over, keep its buffers */
+        j->lens = t->lens;
         t->lens = x;
-        x = t->job_text;
-        t->job_text = t->text;
+        x = j->text;
+        j->text = t->text;
         t->text = x;
-        t->job_first = t->first_doc;
+        j->first = t->first_doc;
         pthread_mutex_lock(&t->mu);
-        t->job_ready = 1;
-        t->job_done = 0;
+        j->state = JOB_QUEUED;
+        t->tail++;
         pthread_cond_broadcast(&t->cv);
         pthread_mutex_unlock(&t->mu);
     }
@@ -179,8 +190,10 @@ int usj_textw_flush(usj_textw *t)
 
 int usj_textw_finish(usj_textw *t, uint32_t ndocs, usj_spool *out)
 {
-    int rc;
-    if ((rc = usj_textw_flush(t)) || (rc = drain(t)))
+    int rc = usj_textw_flush(t);
+    while (!rc && t->head < t->tail)
+        rc = drain_one(t);
+    if (rc)
         return rc;
     uint8_t h[8] = {0}, e[USJ_TEXT_ENTRY];
     usj_st32(h, t->nblocks);
@@ -197,12 +210,13 @@ int usj_textw_finish(usj_textw *t, uint32_t ndocs, usj_spool *out)
 
 void usj_textw_free(usj_textw *t)
 {
-    if (t->threaded) {
+    if (t->sync) {
         pthread_mutex_lock(&t->mu);
         t->quit = 1;
         pthread_cond_broadcast(&t->cv);
         pthread_mutex_unlock(&t->mu);
-        pthread_join(t->th, NULL);
+        for (unsigned i = 0; i < t->nthreads; i++)
+            pthread_join(t->th[i], NULL);
         pthread_cond_destroy(&t->cv);
         pthread_mutex_destroy(&t->mu);
     }
@@ -210,10 +224,13 @@ void usj_textw_free(usj_textw *t)
         deflateEnd(&t->z);
     usj_buf_free(&t->lens);
     usj_buf_free(&t->text);
-    usj_buf_free(&t->job_lens);
-    usj_buf_free(&t->job_text);
+    usj_buf_free(&t->zout);
+    for (unsigned i = 0; i < USJ_TEXTW_JOBS; i++) {
+        usj_buf_free(&t->jobs[i].lens);
+        usj_buf_free(&t->jobs[i].text);
+        usj_buf_free(&t->jobs[i].out);
+    }
     usj_buf_free(&t->entries);
-    free(t->zbuf);
     memset(t, 0, sizeof *t);
 }
 

@@ -61,27 +61,35 @@ int  usj_dictw_finish(usj_dictw *d, usj_spool *out);
 void usj_dictw_free(usj_dictw *d);
 
 /* ---- stored text ---- */
+#define USJ_TEXTW_JOBS    4    /* blocks in flight to the compression threads */
+#define USJ_TEXTW_THREADS 2    /* compression threads (1 on two cores) */
+
+typedef struct usj_tjob {
+    usj_buf  lens, text, out;  /* the block, and its DEFLATE stream */
+    uint32_t first;
+    int      state, rc;
+    char     msg[256];
+} usj_tjob;
+
 typedef struct usj_textw {
     usj_spool *data;          /* compressed blocks (a temporary spool) */
     usj_buf    lens, text;    /* the open block */
     uint32_t   first_doc, n;
     usj_buf    entries;       /* {off u64, first_doc u32, ulen u32} */
     uint32_t   nblocks;
-    uint8_t   *zbuf;
-    size_t     zcap;
-    size_t     zlen;              /* compressed bytes in zbuf */
-    z_stream   z;
-    int        zinit;
     uint64_t   comp_bytes;
-    /* the compression worker */
-    int        threaded;
-    pthread_t  th;
+    z_stream   z;             /* inline compression (no threads) */
+    int        zinit;
+    usj_buf    zout;
+    /* compression threads and the ring of jobs [head, tail) */
+    int        sync;          /* mutex and condition initialised */
+    unsigned   nthreads;
+    pthread_t  th[USJ_TEXTW_THREADS];
     pthread_mutex_t mu;
     pthread_cond_t  cv;
-    int        job_ready, job_done, job_rc, quit;
-    usj_buf    job_lens, job_text;
-    uint32_t   job_first;
-    char       job_msg[256];
+    int        quit;
+    usj_tjob   jobs[USJ_TEXTW_JOBS];
+    uint64_t   head, tail;
 } usj_textw;
 
 int  usj_textw_init(usj_textw *t, usj_spool *data);
