@@ -126,4 +126,19 @@ int  usj_numw_finish(usj_numw *n);     /* block indexes and trailer */
 void usj_numw_free(usj_numw *n);
 int  usj_wnum_cmp(const usj_wnum *a, const usj_wnum *b);
 
+/* ---- the output file ---- */
+typedef struct usj_outfile {
+    usj_spool s;
+    uint64_t  off[USJ_NSECTIONS], len[USJ_NSECTIONS];
+    uint32_t  crc[USJ_NSECTIONS];
+} usj_outfile;
+
+/* An unnamed file in dir (O_TMPFILE, else a temporary name). */
+int  usj_out_open(usj_outfile *o, const char *dir, const char *path);
+/* Pad to 8 and start the CRC of a section / record where it ended. */
+int  usj_out_begin(usj_outfile *o);
+void usj_out_end(usj_outfile *o, int id, uint64_t start);
+/* Write the header, fsync, and move the file to path atomically. */
+int  usj_out_publish(usj_outfile *o, const char *dir, const char *path, uint64_t size);
+
 #endif

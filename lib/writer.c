@@ -948,30 +948,6 @@ static int merge_runs(merge *m, run_src *src, uint32_t n)
 
 /* ------------------------------------------------------------ sections */
 
-typedef struct outfile {
-    usj_spool s;
-    uint64_t  off[USJ_NSECTIONS], len[USJ_NSECTIONS];
-    uint32_t  crc[USJ_NSECTIONS];
-} outfile;
-
-static int sec_begin(outfile *o)
-{
-    int rc = usj_spool_pad(&o->s, 8);
-    if (rc)
-        return rc;
-    o->s.crc = (uint32_t)crc32_z(0, NULL, 0);
-    o->s.crc_on = 1;
-    return 0;
-}
-
-static void sec_end(outfile *o, int id, uint64_t start)
-{
-    o->off[id] = start;
-    o->len[id] = usj_spool_tell(&o->s) - start;
-    o->crc[id] = o->s.crc;
-    o->s.crc_on = 0;
-}
-
 static unsigned bits_of(uint64_t v)
 {
     return v ? 64u - (unsigned)__builtin_clzll(v) : 0u;
@@ -986,8 +962,7 @@ static uint64_t zigzag(uint64_t cur, uint64_t prev)
 /* One delta-coded column: for each group of USJ_DOCS_GROUP docs, the
  * zigzag differences of docs 1.. to their predecessor, bit-packed at the
  * group's width, then 8 zero bytes; the group table is kept in `table`. */
-static int write_column(usj_writer *w, outfile *o, unsigned c, uint64_t sec_start,
-                        usj_buf *table)
+static int write_column(usj_writer *w, usj_outfile *o, unsigned c, usj_buf *table)
 {
     usj_rdr r;
     int rc = usj_rdr_file(&r, &w->docs_sp, 0);
@@ -1041,11 +1016,10 @@ static int write_column(usj_writer *w, outfile *o, unsigned c, uint64_t sec_star
     static const uint8_t zeros[8];
     if (!rc)
         rc = usj_spool_write(&o->s, zeros, 8);
-    (void)sec_start;
     return rc;
 }
 
-static int write_docs(usj_writer *w, outfile *o, const uint32_t *doclens)
+static int write_docs(usj_writer *w, usj_outfile *o, const uint32_t *doclens)
 {
     uint64_t start = usj_spool_tell(&o->s);
     uint8_t h[USJ_DOCS_HEADER] = {0};   /* written last, as a trailer */
@@ -1054,7 +1028,7 @@ static int write_docs(usj_writer *w, outfile *o, const uint32_t *doclens)
     for (unsigned c = 0; c < USJ_DOCS_NCOLS && !rc; c++) {
         usj_buf_clear(&table);
         usj_st64(h + 8 + 16 * c, usj_spool_tell(&o->s) - start);
-        if ((rc = write_column(w, o, c, start, &table)) || (rc = usj_spool_pad(&o->s, 8)))
+        if ((rc = write_column(w, o, c, &table)) || (rc = usj_spool_pad(&o->s, 8)))
             break;
         usj_st64(h + 16 + 16 * c, usj_spool_tell(&o->s) - start);
         note_memory(w, table.cap);
@@ -1079,7 +1053,7 @@ static int write_docs(usj_writer *w, outfile *o, const uint32_t *doclens)
     return rc;
 }
 
-static int write_files(usj_writer *w, outfile *o)
+static int write_files(usj_writer *w, usj_outfile *o)
 {
     uint8_t b[8] = {0};
     usj_st32(b, w->nfiles);
@@ -1108,7 +1082,7 @@ static int read_run_num(run_src *s, usj_wnum *n)
     return rc;
 }
 
-static int write_numbers(usj_writer *w, outfile *o, run_src *src)
+static int write_numbers(usj_writer *w, usj_outfile *o, run_src *src)
 {
     usj_numw nw;
     usj_numw_init(&nw, &o->s);
@@ -1147,7 +1121,7 @@ static int write_numbers(usj_writer *w, outfile *o, run_src *src)
     return rc;
 }
 
-static int write_meta(usj_writer *w, outfile *o, uint64_t nterms)
+static int write_meta(usj_writer *w, usj_outfile *o, uint64_t nterms)
 {
     uint64_t f[USJ_META_NFIELDS] = {0};
     f[USJ_META_NDOCS] = w->ndocs;
@@ -1174,105 +1148,6 @@ static int write_meta(usj_writer *w, outfile *o, uint64_t nterms)
 }
 
 /* ------------------------------------------------------------ publish */
-
-static int open_output(usj_writer *w, outfile *o)
-{
-    memset(o, 0, sizeof *o);
-    usj_spool *s = &o->s;
-    s->fd = -1;
-    s->what = "index file";
-    s->buf = malloc(1u << 20);
-    if (!s->buf)
-        return usj_error_set(USJ_ENOMEM, "out of memory (output buffer)");
-    s->cap = 1u << 20;
-#ifdef O_TMPFILE
-    s->fd = open(w->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
-#endif
-    if (s->fd < 0) {
-        size_t n = strlen(w->path) + 32;
-        s->name = malloc(n);
-        if (!s->name)
-            return usj_error_set(USJ_ENOMEM, "out of memory");
-        snprintf(s->name, n, "%s.tmp.XXXXXX", w->path);
-        s->fd = mkostemp(s->name, O_CLOEXEC);
-        if (s->fd < 0) {
-            int e = errno;
-            free(s->name);
-            s->name = NULL;
-            return usj_error_set(USJ_EIO, "cannot create a file in %s: %s", w->dir,
-                                 strerror(e));
-        }
-        if (fchmod(s->fd, 0644) != 0) {
-            /* keep the restrictive mode; not fatal */
-        }
-    }
-    return 0;
-}
-
-static int publish(usj_writer *w, outfile *o, uint8_t *hdr)
-{
-    usj_spool *s = &o->s;
-    int rc = usj_spool_flush(s);
-    if (rc)
-        return rc;
-    ssize_t k = pwrite(s->fd, hdr, USJ_HEADER_BYTES, 0);
-    if (k != (ssize_t)USJ_HEADER_BYTES)
-        return usj_error_set(USJ_EIO, "writing the index header: %s",
-                             k < 0 ? strerror(errno) : "short write");
-    if (fsync(s->fd) != 0)
-        return usj_error_set(USJ_EIO, "fsync of the new index: %s", strerror(errno));
-    if (!s->name) {
-        size_t n = strlen(w->path) + 48;
-        char *name = malloc(n);
-        if (!name)
-            return usj_error_set(USJ_ENOMEM, "out of memory");
-        char proc[64];
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", s->fd);
-        for (unsigned i = 0;; i++) {
-            snprintf(name, n, "%s.tmp.%ld.%u", w->path, (long)getpid(), i);
-            if (linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0)
-                break;
-            if (errno != EEXIST || i > 100) {
-                int e = errno;
-                free(name);
-                return usj_error_set(USJ_EIO, "cannot link the new index into %s: %s",
-                                     w->dir, strerror(e));
-            }
-        }
-        s->name = name;
-    }
-    if (rename(s->name, w->path) != 0)
-        return usj_error_set(USJ_EIO, "cannot rename the new index to %s: %s",
-                             w->path, strerror(errno));
-    free(s->name);
-    s->name = NULL;
-    int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
-
-static void make_header(uint8_t *h, const outfile *o, uint64_t size)
-{
-    memset(h, 0, USJ_HEADER_BYTES);
-    memcpy(h, USJ_MAGIC, USJ_MAGIC_LEN);
-    usj_st32(h + 8, USJ_FORMAT_VERSION);
-    usj_st32(h + 12, 0);
-    usj_st64(h + 16, (uint64_t)time(NULL));
-    usj_st64(h + 24, size);
-    usj_st32(h + 32, USJ_NSECTIONS);
-    for (int i = 0; i < USJ_NSECTIONS; i++) {
-        uint8_t *e = h + USJ_HEADER_FIXED + USJ_SECTION_ENTRY * i;
-        usj_st64(e, o->off[i]);
-        usj_st64(e + 8, o->len[i]);
-        usj_st32(e + 16, o->crc[i]);
-        usj_st32(e + 20, (uint32_t)i);
-    }
-    uint32_t crc = (uint32_t)crc32_z(0, h, USJ_HEADER_FIXED + USJ_SECTION_ENTRY * USJ_NSECTIONS);
-    usj_st32(h + 36, crc);
-}
 
 static int read_doclens(usj_writer *w, uint32_t *doclens)
 {
@@ -1309,7 +1184,7 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
     pos_sp.fd = dict_sp.fd = -1;
     pos_sp.buf = dict_sp.buf = NULL;
     pos_sp.name = dict_sp.name = NULL;
-    outfile o;
+    usj_outfile o;
     memset(&o, 0, sizeof o);
     o.s.fd = -1;
     merge m;
@@ -1322,7 +1197,7 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
     if ((rc = read_doclens(w, doclens)) ||
         (rc = usj_spool_tmp(&pos_sp, w->tmpdir, "positions spool")) ||
         (rc = usj_spool_tmp(&dict_sp, w->tmpdir, "dictionary spool")) ||
-        (rc = open_output(w, &o)))
+        (rc = usj_out_open(&o, w->dir, w->path)))
         goto done;
     static const uint8_t zero_hdr[USJ_HEADER_BYTES];
     if ((rc = usj_spool_write(&o.s, zero_hdr, sizeof zero_hdr)))
@@ -1334,23 +1209,23 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
     usj_penc_init(&m.enc, doclens, &pos_sp);
     usj_dictw_init(&m.dict, &dict_sp);
     w->st.postings = w->st.positions = 0;
-    if ((rc = sec_begin(&o)))
+    if ((rc = usj_out_begin(&o)))
         goto done;
     uint64_t start = usj_spool_tell(&o.s);
     rc = w->nruns ? merge_runs(&m, src, w->nruns) : merge_memory(&m);
     if (rc)
         goto done;
-    sec_end(&o, USJ_SECTION_POSTINGS, start);
+    usj_out_end(&o, USJ_SECTION_POSTINGS, start);
     if (w->nruns)
         progress(w, "writing");
 #define SECTION(id, call)                                   \
     do {                                                    \
-        if ((rc = sec_begin(&o)))                           \
+        if ((rc = usj_out_begin(&o)))                           \
             goto done;                                      \
         start = usj_spool_tell(&o.s);                       \
         if ((rc = (call)))                                  \
             goto done;                                      \
-        sec_end(&o, id, start);                             \
+        usj_out_end(&o, id, start);                             \
     } while (0)
     SECTION(USJ_SECTION_POSITIONS, usj_spool_append(&o.s, &pos_sp));
     SECTION(USJ_SECTION_DICT, usj_dictw_finish(&m.dict, &o.s));
@@ -1363,9 +1238,7 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
     if ((rc = usj_spool_pad(&o.s, 8)))
         goto done;
     uint64_t size = usj_spool_tell(&o.s);
-    uint8_t hdr[USJ_HEADER_BYTES];
-    make_header(hdr, &o, size);
-    if ((rc = publish(w, &o, hdr)))
+    if ((rc = usj_out_publish(&o, w->dir, w->path, size)))
         goto done;
     w->st.terms = m.dict.nterms;
     w->st.index_bytes = size;
