@@ -1,7 +1,8 @@
 /* lib/writer.c — building the index (usj_writer_*, usj/index.h): analysis of
  * each file into paragraphs, the in-memory postings accumulator with its
- * memory budget, sorted spill runs, the k-way merge, the output sections and
- * the atomic publish.
+ * memory budget, sorted spill runs, the k-way merge and the output sections
+ * (the output file and its atomic publish: lib/outfile.c; parallel analysis:
+ * lib/apool.c).
  *
  * ======================= INDEX FILE FORMAT, version 1 =======================
  * (also docs/FORMAT.md; constants in lib/format.h). Little-endian fixed-width
