@@ -318,15 +318,14 @@ static int grow_slots(usj_writer *w)
     return 0;
 }
 
-/* Term id of term[0..len), added if new; or a negative error. */
-static int64_t intern(usj_writer *w, const char *term, uint32_t len)
+/* Term id of term[0..len) with hash h, added if new; or a negative error. */
+static int64_t intern(usj_writer *w, const char *term, uint32_t len, uint32_t h)
 {
     if (!w->slots || w->nterms >= (w->slot_mask + 1) / 2) {
         int rc = grow_slots(w);
         if (rc)
             return rc;
     }
-    uint32_t h = hash_bytes(term, len);
     size_t j = h & w->slot_mask;
     for (;;) {
         uint64_t s = w->slots[j];
@@ -417,6 +416,16 @@ static int accumulate(usj_writer *w, uint32_t doc, const usj_analysis *a)
     if (rc)
         return rc;
     size_t nu = 0, nt = 0;
+    /* hash every token first and prefetch its slot: the table lookups then
+     * overlap their cache misses */
+    for (size_t i = 0; i < a->ntokens; i++) {
+        const usj_token *tok = &a->tokens[i];
+        uint32_t len = tok->term_len > USJ_MAX_TERM_BYTES ? USJ_MAX_TERM_BYTES : tok->term_len;
+        uint32_t h = hash_bytes(tok->term, len);
+        w->srt[i] = h;
+        if (w->slots)
+            __builtin_prefetch(&w->slots[h & w->slot_mask]);
+    }
     for (size_t i = 0; i < a->ntokens; i++) {
         const usj_token *tok = &a->tokens[i];
         uint32_t len = tok->term_len;
@@ -424,7 +433,7 @@ static int accumulate(usj_writer *w, uint32_t doc, const usj_analysis *a)
             continue;
         if (len > USJ_MAX_TERM_BYTES)
             len = USJ_MAX_TERM_BYTES;
-        int64_t id = intern(w, tok->term, len);
+        int64_t id = intern(w, tok->term, len, w->srt[i]);
         if (id < 0)
             return (int)id;
         wterm *t = &w->terms[id];
