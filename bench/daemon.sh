@@ -9,14 +9,17 @@
 # checks that the daemon's memory stays flat over a million queries.
 #
 #   bench/daemon.sh                 BUILD=build BIN=bin by default
-#   REQS=200000 MILLION=1000000 bench/daemon.sh
+#   SECS=5 MILLION=1000000 bench/daemon.sh
+# Each usjsearchd cell runs for SECS seconds, once with the answer cache
+# (default) and once with --cache 0 (every request is a real search).
 # Both usjsearchd and loadgen talk TCP over loopback, like redis-benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 BUILD=${BUILD:-build}
 BIN=${BIN:-bin}
-REQS=${REQS:-200000}          # requests per usjsearchd cell
+SECS=${SECS:-5}               # seconds per usjsearchd cell
+REQS=${REQS:-200000}          # requests per redis-benchmark cell (x5 piped)
 MILLION=${MILLION:-1000000}   # queries of the memory check
 THREADS=${THREADS:-}          # usjsearchd --threads (default: cores)
 
@@ -54,13 +57,14 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_daemon INDEX -> sets dport, dpid
+# start_daemon INDEX [ARGS...] -> sets dport, dpid
 start_daemon() {
-  local log="$tmp/d.log"
+  local log="$tmp/d.log" idx=$1
+  shift
   : >"$log"
-  "$BIN/usjsearchd" --index "$1" --socket "$tmp/d.sock" --listen 127.0.0.1:0 \
+  "$BIN/usjsearchd" --index "$idx" --socket "$tmp/d.sock" --listen 127.0.0.1:0 \
       --foreground --max-conns 4096 --log-level warn ${THREADS:+--threads $THREADS} \
-      2>"$log" &
+      "$@" 2>"$log" &
   dpid=$!
   pids+=("$dpid")
   for _ in $(seq 200); do
@@ -77,38 +81,45 @@ declare -A R   # R[corpus,c,P] = "rps p50 p99"
 conns=(1 50 200)
 depths=(1 16)
 
-run_usj() {  # corpus index queries
-  local corpus=$1 idx=$2 qf=$3
-  start_daemon "$idx"
-  "$loadgen" -s "127.0.0.1:$dport" -c 10 -n 20000 -f "$qf" >/dev/null   # warm
+run_usj() {  # name index queries [daemon args...]
+  local name=$1 idx=$2 qf=$3
+  shift 3
+  start_daemon "$idx" "$@"
+  "$loadgen" -s "127.0.0.1:$dport" -c 10 -d 1 -f "$qf" >/dev/null   # warm
   for c in "${conns[@]}"; do
     for P in "${depths[@]}"; do
-      local n=$REQS
-      [ "$c" -eq 1 ] && [ "$P" -eq 1 ] && n=$((REQS / 4))
       local out
-      out=$("$loadgen" -s "127.0.0.1:$dport" -c "$c" -P "$P" -n "$n" -f "$qf" | tail -1)
-      R[$corpus,$c,$P]=$(sed -E 's/RESULT rps=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/' <<<"$out")
-      echo "  $corpus c=$c P=$P: ${R[$corpus,$c,$P]}" >&2
+      out=$("$loadgen" -s "127.0.0.1:$dport" -c "$c" -P "$P" -d "$SECS" -f "$qf" | tail -1)
+      R[$name,$c,$P]=$(sed -E 's/RESULT rps=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/' <<<"$out")
+      echo "  $name c=$c P=$P: ${R[$name,$c,$P]}" >&2
     done
   done
   stop_daemon
 }
 
+corpora=()
 echo "usjsearchd SEARCH (TOP-10) on the seeds..." >&2
 run_usj seeds "$tmp/seeds.idx" "$tmp/seeds.q"
-corpora=(seeds)
-if [ -f bench/data/kdocs.idx ]; then
-  # kdocs queries: bench's query set if present, else a few common words
-  if ls bench/data/kdocs*.q >/dev/null 2>&1; then
-    grep -hv '^#' bench/data/kdocs*.q | cut -f2- | head -1000 >"$tmp/kdocs.q" || true
+run_usj seeds-nocache "$tmp/seeds.idx" "$tmp/seeds.q" --cache 0
+corpora+=(seeds seeds-nocache)
+kidx=""
+for k in bench/data/kdocs.idx bench/data/idx/kdocs/usj/index.usj; do
+  [ -f "$k" ] && { kidx="$root/$k"; break; }
+done
+if [ -n "$kidx" ]; then
+  # kdocs queries: 100 of each query type of the bench's query sets, else a
+  # few words of the kernel documentation
+  if [ -d bench/data/queries/kdocs ]; then
+    for f in bench/data/queries/kdocs/*.txt; do head -100 "$f"; done >"$tmp/kdocs.q"
   fi
   if [ ! -s "$tmp/kdocs.q" ]; then
     printf '%s\n' memory "page table" interrupt driver "device tree" \
       scheduler 'mutex OR spinlock' 'dma*' "file system" kernel >"$tmp/kdocs.q"
   fi
-  echo "usjsearchd SEARCH (TOP-10) on kdocs..." >&2
-  run_usj kdocs "$(pwd)/bench/data/kdocs.idx" "$tmp/kdocs.q"
-  corpora+=(kdocs)
+  echo "usjsearchd SEARCH (TOP-10) on kdocs ($(wc -l <"$tmp/kdocs.q") queries)..." >&2
+  run_usj kdocs "$kidx" "$tmp/kdocs.q"
+  run_usj kdocs-nocache "$kidx" "$tmp/kdocs.q" --cache 0
+  corpora+=(kdocs kdocs-nocache)
 fi
 
 echo "redis-server PING_INLINE..." >&2
@@ -117,8 +128,8 @@ redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
     --maxclients 4096 --daemonize no >"$tmp/redis.log" 2>&1 &
 rpid=$!
 pids+=("$rpid")
-for _ in $(seq 100); do
-  redis-benchmark -p "$rport" -t ping_inline -n 10 -q >/dev/null 2>&1 && break
+for _ in $(seq 100); do    # (redis-benchmark -n 10 spins forever with 50 clients)
+  [ "$(redis-cli -p "$rport" ping 2>/dev/null)" = PONG ] && break
   sleep 0.05
 done
 for c in "${conns[@]}"; do
@@ -133,16 +144,16 @@ for c in "${conns[@]}"; do
 done
 kill "$rpid"; wait "$rpid" 2>/dev/null || true
 
-echo "memory over $MILLION queries..." >&2
-start_daemon "$tmp/seeds.idx"
+echo "memory over $MILLION queries (no answer cache: every one searched)..." >&2
+start_daemon "$tmp/seeds.idx" --cache 0
 "$loadgen" -s "127.0.0.1:$dport" -c 50 -P 16 -n 100000 -f "$tmp/seeds.q" >/dev/null
 rss0=$(awk '/VmRSS/{print $2}' "/proc/$dpid/status")
 "$loadgen" -s "127.0.0.1:$dport" -c 50 -P 16 -n "$MILLION" -f "$tmp/seeds.q" >/dev/null
 rss1=$(awk '/VmRSS/{print $2}' "/proc/$dpid/status")
 stop_daemon
 
-printf '\nusjsearchd load benchmark (%s, %s cores; loopback TCP; req/s, p50/p99 in us)\n\n' \
-  "$(date -u +%Y-%m-%d)" "$(nproc)"
+printf '\nusjsearchd load benchmark (%s, %s cores, load %s; loopback TCP; %s s per cell; req/s, p50/p99 in us)\n\n' \
+  "$(date -u +%Y-%m-%d)" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" "$SECS"
 hdr="| conns | pipeline |"
 sep="|------:|---------:|"
 for k in "${corpora[@]}"; do hdr+=" SEARCH $k req/s | p50 | p99 |"; sep+="------:|----:|----:|"; done
@@ -163,4 +174,6 @@ for c in "${conns[@]}"; do
     echo "$row"
   done
 done
-printf '\ndaemon RSS: %s kB after 100k queries, %s kB after %s more\n' "$rss0" "$rss1" "$MILLION"
+printf '\ndaemon RSS: %s kB after 100k queries, %s kB after %s more (seeds, --cache 0)\n' "$rss0" "$rss1" "$MILLION"
+printf 'seeds/redis: SEARCH with the answer cache vs PING_INLINE at the same connections and pipelining\n'
+
