@@ -140,5 +140,8 @@ int  usj_out_begin(usj_outfile *o);
 void usj_out_end(usj_outfile *o, int id, uint64_t start);
 /* Write the header, fsync, and move the file to path atomically. */
 int  usj_out_publish(usj_outfile *o, const char *dir, const char *path, uint64_t size);
+/* Remove "<path>.tmp.<pid>.<n>" names left by builds killed between the
+ * link and the rename (their process is gone). Best effort. */
+void usj_out_cleanup(const char *dir, const char *path);
 
 #endif

@@ -2,7 +2,9 @@
  * lengths and CRC32, the header, and the atomic publish (an unnamed file in
  * the target folder, fsync, link under a temporary name, rename over the
  * target, fsync of the folder). See the format at the top of writer.c. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,4 +139,34 @@ int usj_out_publish(usj_outfile *o, const char *dir, const char *path, uint64_t 
     uint8_t hdr[USJ_HEADER_BYTES];
     make_header(hdr, o, size);
     return publish(o, dir, path, hdr);
+}
+
+void usj_out_cleanup(const char *dir, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t bl = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, bl) != 0 || strncmp(n + bl, ".tmp.", 5) != 0)
+            continue;
+        char *end;
+        long pid = strtol(n + bl + 5, &end, 10);
+        if (end == n + bl + 5 || *end != '.' || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;            /* that build may still be running */
+        size_t len = strlen(dir) + strlen(n) + 2;
+        char *full = malloc(len);
+        if (full) {
+            snprintf(full, len, "%s/%s", dir, n);
+            unlink(full);
+            free(full);
+        }
+    }
+    closedir(d);
 }

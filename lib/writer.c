@@ -193,6 +193,7 @@ int usj_writer_open(usj_writer **out, const char *path,
                            strerror(errno));
         goto fail;
     }
+    usj_out_cleanup(w->dir, w->path);
     if ((rc = usj_analyzer_new(&w->an, 0)) ||
         (rc = usj_spool_tmp(&w->docs_sp, w->tmpdir, "doc table spool")) ||
         (rc = usj_spool_tmp(&w->files_sp, w->tmpdir, "file table spool")) ||

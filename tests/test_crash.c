@@ -141,3 +141,27 @@ Test(crash, full_disk_leaves_the_old_index, .timeout = 300)
     free(prog);
     ixt_rmrf(tmp);
 }
+
+Test(crash, names_left_by_a_killed_build_are_removed)
+{
+    char *tmp = ixt_mkdtemp();
+    char idxp[4200], stale[4300], live[4300], seeds[4200];
+    snprintf(idxp, sizeof idxp, "%s/x.idx", tmp);
+    snprintf(seeds, sizeof seeds, "%s/seeds", ixt_root());
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    waitpid(dead, NULL, 0);
+    snprintf(stale, sizeof stale, "%s.tmp.%ld.0", idxp, (long)dead);
+    snprintf(live, sizeof live, "%s.tmp.%ld.0", idxp, (long)getppid());
+    ixt_write(stale, "partial", 7);
+    ixt_write(live, "in use", 6);
+    char **paths = calloc(2, sizeof *paths);
+    paths[0] = malloc(4300);
+    snprintf(paths[0], 4300, "%s/000_3e9f356e5c9bf5c6.txt", seeds);
+    cr_assert_eq(ixt_build(idxp, paths, 0, NULL), 0, "%s", usj_error_last());
+    cr_assert_neq(access(stale, F_OK), 0, "stale temporary of a dead build kept");
+    cr_assert_eq(access(live, F_OK), 0, "temporary of a live process removed");
+    ixt_free_paths(paths);
+    ixt_rmrf(tmp);
+}
