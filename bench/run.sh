@@ -350,6 +350,13 @@ for c in $CORPORA; do
   fi
   awk -v c="$c" -v b="$ub" -v inb="$in" 'BEGIN {
     printf "| %s | whole index MB vs input MB | %.2f | %.2f | %.3fx | <= 0.75x | %s |\n", c, b/1e6, inb/1e6, b/inb, (b/inb <= 0.75 ? "yes" : "**no**") }'
+  # peak memory against the --memory budget (+ 64 MB taken as the "small
+  # constant": buffers, dictionary, mapped input)
+  awk -v c="$c" -v rss="$(kv "$du/time.txt" rss_kb)" -v m="$MEMORY" 'BEGIN {
+    b = m + 0; u = tolower(substr(m, length(m)))
+    if (u == "k") b *= 1024; else if (u == "m") b *= 1048576; else if (u == "g") b *= 1073741824
+    r = rss * 1024
+    printf "| %s | peak RSS MB vs --memory %s | %.0f | %.0f | %.2fx | <= budget + 64 MB | %s |\n", c, m, r / 1048576, b / 1048576, r / b, (r <= b + 67108864 ? "yes" : "**no**") }'
   if [ -f "$du/sections.txt" ]; then
     echo "| $c | sections: $(awk '$1 ~ /^section_/ { sub(/^section_/, "", $1); printf "%s%s %.2f MB", n++ ? ", " : "", $1, $2/1e6 }' "$du/sections.txt") | | | | | |"
   fi
