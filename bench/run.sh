@@ -21,6 +21,8 @@
 #                                when its estimated build time is above this
 #   BENCH_XAPIAN_FULL=1          never use a prefix
 #   BENCH_REBUILD=1              ignore cached corpora and indexes
+#   BENCH_REINDEX="kdocs/* */fts5"  rebuild these CORPUS/ENGINE indexes
+#                                (shell patterns) even when cached
 #   BENCH_DAEMON_TIMEOUT=1800    time limit of bench/daemon.sh
 #   BENCH_DATA=bench/data BENCH_OUT=bench/out
 #   BUILD, BIN, SEED_INDEX       as for make (where libusj and programs are)
@@ -51,6 +53,7 @@ ENGINES=${BENCH_ENGINES:-usj xapian fts5}
 MEMORY=${BENCH_MEMORY:-256M}
 XAPIAN_MAX_S=${BENCH_XAPIAN_MAX_S:-600}
 REBUILD=${BENCH_REBUILD:-0}
+REINDEX=${BENCH_REINDEX:-}
 DATA=${BENCH_DATA:-bench/data}
 OUT=${BENCH_OUT:-bench/out}
 case $DATA in /*) ;; *) DATA=$ROOT/$DATA ;; esac
@@ -169,7 +172,14 @@ build_index() {   # corpus engine [prefix_files]
   cd=$(corpus_dir "$c")
   stamp=$(engine_stamp "$c" "$e")
   [ -n "$np" ] && stamp="$stamp | prefix $np files"
-  if stamp_ok "$d" "$stamp"; then log "$c/$e: cached index"; return 0; fi
+  local force=0 pat
+  set -f                       # the patterns are not file names
+  for pat in $REINDEX; do
+    # shellcheck disable=SC2254
+    case "$c/$e" in $pat) force=1 ;; esac
+  done
+  set +f
+  if [ $force = 0 ] && stamp_ok "$d" "$stamp"; then log "$c/$e: cached index"; return 0; fi
   rm -rf "$d"; mkdir -p "$d"
   if [ -n "$np" ]; then
     # A prefix of the corpus: its first np files (name order), linked.
@@ -297,15 +307,16 @@ echo
 
 echo "## Indexing (one process per engine; input in page cache)"
 echo
-echo "MB/s = input / wall time; MB/CPU-s = input / (user + sys) time, less sensitive to other load on the machine."
+echo "MB/s = input / wall time; MB/CPU-s = input / (user + sys) time, less sensitive to other load on the machine. \"built\": when the index was built and measured (UTC; cached indexes keep their measurement)."
 echo
-echo "| corpus | engine | input MB | paragraphs | wall s | MB/s | CPU s | MB/CPU-s | peak RSS MB | index MB | index / input |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| corpus | engine | input MB | paragraphs | wall s | MB/s | CPU s | MB/CPU-s | peak RSS MB | index MB | index / input | built |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for c in $CORPORA; do
   in=$(corpus_bytes "$c")
   for e in $ENGINES; do
     d=$DATA/idx/$c/$e
-    [ -f "$d/.stamp" ] || { echo "| $c | $e | $(mb "$in") | | n/a | | | | | | |"; continue; }
+    [ -f "$d/.stamp" ] || { echo "| $c | $e | $(mb "$in") | | n/a | | | | | | | |"; continue; }
+    built=$(date -u -r "$d/time.txt" '+%H:%M')
     w=$(kv "$d/time.txt" wall); rss=$(kv "$d/time.txt" rss_kb)
     cpu=$(awk -v u="$(kv "$d/time.txt" user)" -v s="$(kv "$d/time.txt" sys)" 'BEGIN{printf "%.1f", u+s}')
     ib=$(index_bytes "$c" "$e"); eb=$in; label=$e; note=
@@ -315,9 +326,9 @@ for c in $CORPORA; do
       label="$e (prefix: $(awk '{print $1 " of " $2}' "$d/prefix") files)"
       note=$(awk -v ib="$ib" -v eb="$eb" -v full="$in" 'BEGIN { printf " (full, extrapolated: ~%.0f)", ib / eb * full / 1e6 }')
     fi
-    awk -v c="$c" -v e="$label" -v inb="$eb" -v w="$w" -v rss="$rss" -v ib="$ib" -v docs="$docs" -v cpu="$cpu" -v note="$note" \
-      'BEGIN { printf "| %s | %s | %.1f | %s | %.2f | %.2f | %s | %.2f | %.0f | %.1f%s | %.3f |\n",
-               c, e, inb/1e6, docs, w, inb/1e6/w, cpu, (cpu > 0 ? inb/1e6/cpu : 0), rss/1024, ib/1e6, note, ib/inb }'
+    awk -v c="$c" -v e="$label" -v inb="$eb" -v w="$w" -v rss="$rss" -v ib="$ib" -v docs="$docs" -v cpu="$cpu" -v note="$note" -v built="$built" \
+      'BEGIN { printf "| %s | %s | %.1f | %s | %.2f | %.2f | %s | %.2f | %.0f | %.1f%s | %.3f | %s |\n",
+               c, e, inb/1e6, docs, w, inb/1e6/w, cpu, (cpu > 0 ? inb/1e6/cpu : 0), rss/1024, ib/1e6, note, ib/inb, built }'
   done
 done
 echo
@@ -449,7 +460,8 @@ cat "$R"
 # ---- daemon load benchmark (owned by the daemon work) -----------------------------
 if [ -f bench/daemon.sh ]; then
   export BENCH_DATA=$DATA BENCH_OUT=$OUT BENCH_BIN=$BIN BENCH_BUILD=$BUILD BENCH_QUICK=$QUICK
-  export BENCH_SEED_INDEX=$SEED_INDEX BENCH_KDOCS_DIR=$KDOCS BENCH_KDOCS_INDEX=$(idx_path kdocs usj)
+  BENCH_KDOCS_INDEX=$(idx_path kdocs usj)
+  export BENCH_SEED_INDEX=$SEED_INDEX BENCH_KDOCS_DIR=$KDOCS BENCH_KDOCS_INDEX
   log "running bench/daemon.sh (time limit ${BENCH_DAEMON_TIMEOUT:-1800} s)"
   timeout -k 10 "${BENCH_DAEMON_TIMEOUT:-1800}" bash bench/daemon.sh \
     || log "bench/daemon.sh failed or timed out (exit $?)"
