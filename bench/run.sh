@@ -184,9 +184,10 @@ build_index() {   # corpus engine [prefix_files]
   if [ -n "$np" ]; then
     # A prefix of the corpus: its first np files (name order), linked.
     mkdir -p "$d/corpus"
-    ls "$cd"/*.txt | head -n "$np" | while IFS= read -r f; do ln -s "$f" "$d/corpus/"; done
+    local all=("$cd"/*.txt) f
+    for f in "${all[@]:0:np}"; do ln -s "$f" "$d/corpus/"; done
     cd=$d/corpus
-    echo "$np $(ls "$(corpus_dir "$c")"/*.txt | wc -l)" > "$d/prefix"
+    echo "$np ${#all[@]}" > "$d/prefix"
   fi
   cat "$cd"/*.txt | wc -c > "$d/input_bytes"
   log "$c/$e: indexing $(( $(cat "$d/input_bytes") / 1000000 )) MB${np:+ (prefix: $np files)}"
