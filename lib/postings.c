@@ -234,8 +234,8 @@ static int load_block(usj_postings *p, uint32_t b)
         uint64_t d = (uint64_t)base + p->docs[i];
         if (d >= ndocs)
             return corrupt(p, "doc id out of range", b);
-        if (p->tfs[i] == UINT32_MAX)
-            return corrupt(p, "tf overflows", b);
+        if (p->tfs[i] >= p->idx->doclens[d])   /* tf - 1 < the doc's tokens */
+            return corrupt(p, "tf larger than the document", b);
         p->docs[i] = (uint32_t)d;
         p->tfs[i] += 1;
         base = (uint32_t)d + 1;
