@@ -12,8 +12,9 @@
  *    the median and p99 (nearest rank) of its queries' times, in us;
  *  - stdout: one TSV row per type and mode:
  *      type  mode  nqueries  median_us  p99_us  mean_us  sum_of_results
- *  - the COUNTS file gets "type TAB n TAB count" per query (exact COUNT), so
- *    run.sh can check that the engines agree. */
+ *  - the COUNTS file gets one line per query: type, n, exact count, TOP-10
+ *    us, COUNT us, query text (TAB-separated), so run.sh can check that the
+ *    engines agree and slow queries can be found. */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
@@ -214,8 +215,12 @@ static inline void bu_report(bu_qset *sets, int reps, const char *counts_path)
                    s->n ? sum / (double)s->n : 0.0, (unsigned long long)results);
             free(per);
         }
-        for (size_t i = 0; cf && i < s->n; i++)
-            fprintf(cf, "%s\t%zu\t%llu\n", s->type, i, (unsigned long long)s->count[i]);
+        for (size_t i = 0; cf && i < s->n; i++) {
+            double tt = bu_pct(s->t_top + i * (size_t)reps, (size_t)reps, 50) / 1e3;
+            double tc = bu_pct(s->t_count + i * (size_t)reps, (size_t)reps, 50) / 1e3;
+            fprintf(cf, "%s\t%zu\t%llu\t%.2f\t%.2f\t%s\n", s->type, i,
+                    (unsigned long long)s->count[i], tt, tc, s->q[i]);
+        }
     }
     if (cf && fclose(cf) != 0)
         bu_die(counts_path);

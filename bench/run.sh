@@ -438,6 +438,17 @@ for c in $CORPORA; do
   echo
 done
 
+for c in $CORPORA; do
+  [ -f "$OUT/$c/usj.counts" ] || continue
+  echo "### Slowest usjsearch queries, $c (us, median of the passes)"
+  echo
+  echo "| type | query | matches | TOP-10 | COUNT |"
+  echo "|---|---|---:|---:|---:|"
+  sort -t "$(printf '\t')" -k4,4 -g -r "$OUT/$c/usj.counts" | head -n 8 |
+    awk -F'\t' '{ q = $6; gsub(/\|/, "\\|", q); printf "| %s | `%s` | %s | %.0f | %.0f |\n", $1, q, $3, $4, $5 }'
+  echo
+done
+
 echo "## Whole process: \`usjsearch \"$PQ\"\` vs \`rg \"$PQ\"\` (hyperfine, warm, ms)"
 echo
 echo "| corpus | usjsearch median | usjsearch min | rg median | rg min | rg / usjsearch (medians) | target | met |"
