@@ -373,9 +373,11 @@ static int post_reserve(usj_writer *w, wterm *t, size_t extra)
 {
     if (t->plen + extra <= t->pcap)
         return 0;
-    size_t cap = t->pcap ? t->pcap * 2 : 16;
+    /* double small lists; grow big ones by half, so one growth step of the
+     * most frequent term cannot overshoot the budget by much */
+    size_t cap = t->pcap ? t->pcap : 16;
     while (cap < t->plen + extra)
-        cap *= 2;
+        cap += cap < (1u << 20) ? cap : cap / 2;
     uint8_t *p = realloc(t->post, cap);
     if (!p)
         return usj_error_set(USJ_ENOMEM, "out of memory (postings)");
