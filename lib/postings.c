@@ -475,6 +475,11 @@ uint32_t usj_postings_shallow(usj_postings *p, uint32_t target)
     return skip32(p, b, 0);
 }
 
+int usj_postings_error(const usj_postings *p)
+{
+    return p->err;
+}
+
 /* -------------------------------------------------------------- check */
 
 int usj_postings_check(const usj_index *idx, const char *term, size_t len,

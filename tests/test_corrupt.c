@@ -51,6 +51,9 @@ static int count_cb(void *ctx, const char *t, size_t l, const usj_term_info *ti)
         usj_postings_block(p, &a, &b, &c);
     }
     cr_assert_leq(n, ti->df, "cursor returned more docs than df");
+    cr_assert(usj_postings_error(p) == 0 || usj_postings_error(p) == USJ_ECORRUPT);
+    if (n < ti->df)
+        cr_assert_eq(usj_postings_error(p), USJ_ECORRUPT, "short list without an error");
     usj_postings_free(p);
     if (usj_postings_open(&p, idx, ti) == 0) {
         usj_postings_shallow(p, 50);

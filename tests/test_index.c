@@ -143,6 +143,7 @@ Test(index, advance_and_shallow_match_plain_lists)
     }
     cr_assert_eq(usj_postings_next(p), USJ_DOC_END);
     cr_assert_eq(usj_postings_next(p), USJ_DOC_END);
+    cr_assert_eq(usj_postings_error(p), 0);
     usj_postings_free(p);
     uint32_t ndocs = usj_index_ndocs(idx);
     uint64_t seed = 1;

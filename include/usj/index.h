@@ -168,6 +168,10 @@ void usj_postings_block(const usj_postings *p, uint32_t *last_doc,
  * usj_postings_block() describes it; the next advance decodes. Returns the
  * last doc of that block, or USJ_DOC_END when past the end. */
 uint32_t usj_postings_shallow(usj_postings *p, uint32_t target);
+/* 0, or USJ_ECORRUPT when the cursor ended early because a block failed to
+ * decode (the message says where). next/advance then return USJ_DOC_END,
+ * so callers that must not return short results check this at the end. */
+int usj_postings_error(const usj_postings *p);
 
 /* ---- documents (paragraphs) ---- */
 
