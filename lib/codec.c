@@ -14,7 +14,8 @@ static inline uint64_t load64(const uint8_t *p)
     return v;
 }
 
-/* Pack n values of width b: ceil(n * b / 8) bytes, LSB-first. */
+/* Pack n values of width b: ceil(n * b / 8) bytes, LSB-first (32 bits
+ * stored at a time). */
 static uint8_t *pack(const uint32_t *in, size_t n, unsigned b, uint8_t *o)
 {
     if (b == 0)
@@ -22,16 +23,22 @@ static uint8_t *pack(const uint32_t *in, size_t n, unsigned b, uint8_t *o)
     uint64_t acc = 0;
     unsigned bits = 0;
     for (size_t i = 0; i < n; i++) {
-        acc |= (uint64_t)in[i] << bits;
+        acc |= (uint64_t)in[i] << bits;    /* bits < 32, b <= 32: fits */
         bits += b;
-        while (bits >= 8) {
-            *o++ = (uint8_t)acc;
-            acc >>= 8;
-            bits -= 8;
+        if (bits >= 32) {
+            o[0] = (uint8_t)acc;
+            o[1] = (uint8_t)(acc >> 8);
+            o[2] = (uint8_t)(acc >> 16);
+            o[3] = (uint8_t)(acc >> 24);
+            o += 4;
+            acc >>= 32;
+            bits -= 32;
         }
     }
-    if (bits)
+    for (; bits > 0; bits = bits > 8 ? bits - 8 : 0) {
         *o++ = (uint8_t)acc;
+        acc >>= 8;
+    }
     return o;
 }
 
