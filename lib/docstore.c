@@ -2,14 +2,14 @@
  * and the reader's random access by doc id through a caller-owned cache
  * (usj_index_text, usj_textcache), plus the deep check.
  *
- * TEXT section:
- *   nblocks u32, pad u32
- *   (nblocks + 1) entries {off u64 (from the start of the data), first_doc
- *   u32, ulen u32 (uncompressed bytes)}; the last entry is a sentinel with
- *   off = data length, first_doc = ndocs, ulen = 0
+ * TEXT section (written while the corpus is read, so the table comes last):
  *   data: each block is one zlib stream; uncompressed it holds, for each of
  *   its docs, a varint text length, then the texts concatenated. A block
- *   holds whole paragraphs and is closed once it reaches USJ_TEXT_BLOCK_BYTES. */
+ *   holds whole paragraphs and is closed once it reaches USJ_TEXT_BLOCK_BYTES.
+ *   (nblocks + 1) entries {off u64 (from the section start), first_doc u32,
+ *   ulen u32 (uncompressed bytes)}; the last entry is a sentinel with
+ *   off = data length, first_doc = ndocs, ulen = 0
+ *   trailer: nblocks u32, 0 u32. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,8 +135,10 @@ static int drain_one(usj_textw *t)
     pthread_mutex_unlock(&t->mu);
     int rc = j->rc ? usj_error_set(j->rc, "%s", j->msg)
                    : append_block(t, &j->out, j->first, j->lens.len + j->text.len);
+    pthread_mutex_lock(&t->mu);      /* workers scan [head, tail) */
     j->state = JOB_FREE;
     t->head++;
+    pthread_mutex_unlock(&t->mu);
     return rc;
 }
 
@@ -188,22 +190,21 @@ int usj_textw_flush(usj_textw *t)
     return 0;
 }
 
-int usj_textw_finish(usj_textw *t, uint32_t ndocs, usj_spool *out)
+int usj_textw_finish(usj_textw *t, uint32_t ndocs)
 {
     int rc = usj_textw_flush(t);
     while (!rc && t->head < t->tail)
         rc = drain_one(t);
     if (rc)
         return rc;
-    uint8_t h[8] = {0}, e[USJ_TEXT_ENTRY];
-    usj_st32(h, t->nblocks);
+    uint8_t tr[8] = {0}, e[USJ_TEXT_ENTRY];
+    usj_st32(tr, t->nblocks);
     usj_st64(e, t->comp_bytes);
     usj_st32(e + 8, ndocs);
     usj_st32(e + 12, 0);
-    if ((rc = usj_spool_write(out, h, sizeof h)) ||
-        (rc = usj_spool_write(out, t->entries.data, t->entries.len)) ||
-        (rc = usj_spool_write(out, e, sizeof e)) ||
-        (rc = usj_spool_append(out, t->data)))
+    if ((rc = usj_spool_write(t->data, t->entries.data, t->entries.len)) ||
+        (rc = usj_spool_write(t->data, e, sizeof e)) ||
+        (rc = usj_spool_write(t->data, tr, sizeof tr)))
         return rc;
     return 0;
 }
@@ -246,14 +247,14 @@ int usj_docstore_open(usj_index *idx)
     const usj_section *s = &idx->sec[USJ_SECTION_TEXT];
     if (s->len < 8)
         return usj_error_set(USJ_ECORRUPT, "text section: too short");
-    uint32_t n = usj_ld32(s->p);
+    uint32_t n = usj_ld32(s->p + s->len - 8);
     uint64_t tab = ((uint64_t)n + 1) * USJ_TEXT_ENTRY;
-    if (tab > s->len - 8)
+    if (tab > s->len - 8 || usj_ld32(s->p + s->len - 4) != 0)
         return usj_error_set(USJ_ECORRUPT, "text section: block table out of bounds");
     idx->text_nblocks = n;
-    idx->text_entries = s->p + 8;
-    idx->text_data = s->p + 8 + tab;
+    idx->text_data = s->p;
     idx->text_len = s->len - 8 - tab;
+    idx->text_entries = s->p + idx->text_len;
     uint64_t prev_off = 0;
     uint32_t prev_doc = 0;
     for (uint32_t b = 0; b <= n; b++) {

@@ -72,7 +72,7 @@ typedef struct usj_tjob {
 } usj_tjob;
 
 typedef struct usj_textw {
-    usj_spool *data;          /* compressed blocks (a temporary spool) */
+    usj_spool *data;          /* where the section goes (the output file) */
     usj_buf    lens, text;    /* the open block */
     uint32_t   first_doc, n;
     usj_buf    entries;       /* {off u64, first_doc u32, ulen u32} */
@@ -95,8 +95,9 @@ typedef struct usj_textw {
 int  usj_textw_init(usj_textw *t, usj_spool *data);
 int  usj_textw_add(usj_textw *t, uint32_t doc, const char *text, size_t len);
 int  usj_textw_flush(usj_textw *t);
-/* Flush and write the TEXT section body to out. */
-int  usj_textw_finish(usj_textw *t, uint32_t ndocs, usj_spool *out);
+/* Flush, wait for the blocks in flight, and end the TEXT section (block
+ * table and trailer) in the same file as the blocks. */
+int  usj_textw_finish(usj_textw *t, uint32_t ndocs);
 void usj_textw_free(usj_textw *t);
 
 /* ---- numbers ---- */

@@ -104,7 +104,9 @@ struct usj_writer {
     usj_spool     *runs;
     uint32_t       nruns, runs_cap;
     /* streamed tables */
-    usj_spool      docs_sp, files_sp, text_sp;
+    usj_spool      docs_sp, files_sp;
+    usj_outfile    out;          /* the new index; the text section goes first */
+    uint64_t       text_start;
     usj_textw      tw;
     uint32_t      *file_first;
     uint64_t      *file_str;
@@ -165,8 +167,7 @@ int usj_writer_open(usj_writer **out, const char *path,
     usj_writer *w = calloc(1, sizeof *w);
     if (!w)
         return usj_error_set(USJ_ENOMEM, "out of memory (writer)");
-    for (int i = 0; i < 3; i++)
-        (&w->docs_sp)[i].fd = -1;
+    w->docs_sp.fd = w->files_sp.fd = w->out.s.fd = -1;
     if (opts)
         w->opts = *opts;
     w->budget = w->opts.memory_budget ? w->opts.memory_budget : USJ_DEFAULT_MEMORY;
@@ -197,9 +198,16 @@ int usj_writer_open(usj_writer **out, const char *path,
     if ((rc = usj_analyzer_new(&w->an, 0)) ||
         (rc = usj_spool_tmp(&w->docs_sp, w->tmpdir, "doc table spool")) ||
         (rc = usj_spool_tmp(&w->files_sp, w->tmpdir, "file table spool")) ||
-        (rc = usj_spool_tmp(&w->text_sp, w->tmpdir, "text spool")) ||
-        (rc = usj_textw_init(&w->tw, &w->text_sp)))
+        (rc = usj_out_open(&w->out, w->dir, w->path)))
         goto fail;
+    /* the stored text streams straight into the new file, after a header
+     * placeholder: it is the first section */
+    static const uint8_t zero_hdr[USJ_HEADER_BYTES];
+    if ((rc = usj_spool_write(&w->out.s, zero_hdr, sizeof zero_hdr)) ||
+        (rc = usj_out_begin(&w->out)) ||
+        (rc = usj_textw_init(&w->tw, &w->out.s)))
+        goto fail;
+    w->text_start = usj_spool_tell(&w->out.s);
     /* $USJ_ANALYSIS_THREADS overrides the thread count (0: inline) */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     const char *env = getenv("USJ_ANALYSIS_THREADS");
@@ -271,7 +279,8 @@ void usj_writer_free(usj_writer *w)
     usj_textw_free(&w->tw);
     usj_spool_close(&w->docs_sp);
     usj_spool_close(&w->files_sp);
-    usj_spool_close(&w->text_sp);
+    if (w->out.s.buf)
+        usj_spool_close(&w->out.s);   /* discards an unpublished file */
     free(w->file_first);
     free(w->file_str);
     usj_analyzer_free(w->an);
@@ -1184,10 +1193,14 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
             w->failed = rc;
             return rc;
         }
-    if ((rc = usj_textw_flush(&w->tw)))
-        return rc;
     if (w->ndocs == 0)
         return usj_error_set(USJ_EEMPTY, "no paragraph to index (empty corpus)");
+    if ((rc = usj_textw_finish(&w->tw, w->ndocs))) {
+        w->failed = rc;
+        return rc;
+    }
+    usj_outfile *o = &w->out;
+    usj_out_end(o, USJ_SECTION_TEXT, w->text_start);
     if (w->nruns && (w->nterms || w->nnums) && (rc = spill(w)))
         return rc;
 
@@ -1197,9 +1210,6 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
     pos_sp.fd = dict_sp.fd = -1;
     pos_sp.buf = dict_sp.buf = NULL;
     pos_sp.name = dict_sp.name = NULL;
-    usj_outfile o;
-    memset(&o, 0, sizeof o);
-    o.s.fd = -1;
     merge m;
     memset(&m, 0, sizeof m);
     if (!doclens || !src) {
@@ -1209,49 +1219,44 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
     note_memory(w, (uint64_t)w->ndocs * 4);
     if ((rc = read_doclens(w, doclens)) ||
         (rc = usj_spool_tmp(&pos_sp, w->tmpdir, "positions spool")) ||
-        (rc = usj_spool_tmp(&dict_sp, w->tmpdir, "dictionary spool")) ||
-        (rc = usj_out_open(&o, w->dir, w->path)))
-        goto done;
-    static const uint8_t zero_hdr[USJ_HEADER_BYTES];
-    if ((rc = usj_spool_write(&o.s, zero_hdr, sizeof zero_hdr)))
+        (rc = usj_spool_tmp(&dict_sp, w->tmpdir, "dictionary spool")))
         goto done;
     progress(w, w->nruns ? "merging" : "writing");
     /* postings (written straight to the output), positions and dictionary */
     m.w = w;
-    m.out = &o.s;
+    m.out = &o->s;
     usj_penc_init(&m.enc, doclens, &pos_sp);
     usj_dictw_init(&m.dict, &dict_sp);
     w->st.postings = w->st.positions = 0;
-    if ((rc = usj_out_begin(&o)))
+    if ((rc = usj_out_begin(o)))
         goto done;
-    uint64_t start = usj_spool_tell(&o.s);
+    uint64_t start = usj_spool_tell(&o->s);
     rc = w->nruns ? merge_runs(&m, src, w->nruns) : merge_memory(&m);
     if (rc)
         goto done;
-    usj_out_end(&o, USJ_SECTION_POSTINGS, start);
+    usj_out_end(o, USJ_SECTION_POSTINGS, start);
     if (w->nruns)
         progress(w, "writing");
 #define SECTION(id, call)                                   \
     do {                                                    \
-        if ((rc = usj_out_begin(&o)))                           \
+        if ((rc = usj_out_begin(o)))                           \
             goto done;                                      \
-        start = usj_spool_tell(&o.s);                       \
+        start = usj_spool_tell(&o->s);                       \
         if ((rc = (call)))                                  \
             goto done;                                      \
-        usj_out_end(&o, id, start);                             \
+        usj_out_end(o, id, start);                             \
     } while (0)
-    SECTION(USJ_SECTION_POSITIONS, usj_spool_append(&o.s, &pos_sp));
-    SECTION(USJ_SECTION_DICT, usj_dictw_finish(&m.dict, &o.s));
-    SECTION(USJ_SECTION_DOCS, write_docs(w, &o, doclens));
-    SECTION(USJ_SECTION_FILES, write_files(w, &o));
-    SECTION(USJ_SECTION_TEXT, usj_textw_finish(&w->tw, w->ndocs, &o.s));
-    SECTION(USJ_SECTION_NUMBERS, write_numbers(w, &o, src));
-    SECTION(USJ_SECTION_META, write_meta(w, &o, m.dict.nterms));
+    SECTION(USJ_SECTION_POSITIONS, usj_spool_append(&o->s, &pos_sp));
+    SECTION(USJ_SECTION_DICT, usj_dictw_finish(&m.dict, &o->s));
+    SECTION(USJ_SECTION_DOCS, write_docs(w, o, doclens));
+    SECTION(USJ_SECTION_FILES, write_files(w, o));
+    SECTION(USJ_SECTION_NUMBERS, write_numbers(w, o, src));
+    SECTION(USJ_SECTION_META, write_meta(w, o, m.dict.nterms));
 #undef SECTION
-    if ((rc = usj_spool_pad(&o.s, 8)))
+    if ((rc = usj_spool_pad(&o->s, 8)))
         goto done;
-    uint64_t size = usj_spool_tell(&o.s);
-    if ((rc = usj_out_publish(&o, w->dir, w->path, size)))
+    uint64_t size = usj_spool_tell(&o->s);
+    if ((rc = usj_out_publish(o, w->dir, w->path, size)))
         goto done;
     w->st.terms = m.dict.nterms;
     w->st.index_bytes = size;
@@ -1271,8 +1276,7 @@ done:
         usj_spool_close(&pos_sp);
     if (dict_sp.buf)
         usj_spool_close(&dict_sp);
-    if (o.s.buf)
-        usj_spool_close(&o.s);   /* unlinks a temporary name left behind */
+    usj_spool_close(&o->s);      /* published, or discarded */
     free(doclens);
     return rc;
 }
