@@ -43,6 +43,10 @@ static const char usage[] =
     "  -h, --help          this help\n"
     "      --version       print the version\n"
     "\n"
+    "Environment: USJ_INDEX  the default index file;\n"
+    "             USJ_INDEX_THREADS  analysis threads (default: one per extra\n"
+    "             core; 0 = everything on one thread). The index is the same.\n"
+    "\n"
     "Exit status: 0 ok, 1 some inputs skipped (index written), 2 error (no index\n"
     "written; an existing index is left untouched).\n";
 

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "codec.h"
 #include "index_build.h"
@@ -87,7 +86,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int usj_textw_init(usj_textw *t, usj_spool *data)
+int usj_textw_init(usj_textw *t, usj_spool *data, unsigned nthreads)
 {
     memset(t, 0, sizeof *t);
     t->data = data;
@@ -101,8 +100,7 @@ int usj_textw_init(usj_textw *t, usj_spool *data)
         return 0;
     }
     t->sync = 1;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned want = ncpu > 2 ? USJ_TEXTW_THREADS : 1;
+    unsigned want = nthreads > USJ_TEXTW_THREADS ? USJ_TEXTW_THREADS : nthreads;
     for (unsigned i = 0; i < want; i++)
         if (pthread_create(&t->th[t->nthreads], NULL, worker, t) == 0)
             t->nthreads++;

@@ -92,7 +92,8 @@ typedef struct usj_textw {
     uint64_t   head, tail;
 } usj_textw;
 
-int  usj_textw_init(usj_textw *t, usj_spool *data);
+/* nthreads compression threads (at most USJ_TEXTW_THREADS; 0: inline). */
+int  usj_textw_init(usj_textw *t, usj_spool *data, unsigned nthreads);
 int  usj_textw_add(usj_textw *t, uint32_t doc, const char *text, size_t len);
 int  usj_textw_flush(usj_textw *t);
 /* Flush, wait for the blocks in flight, and end the TEXT section (block

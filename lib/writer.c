@@ -202,25 +202,30 @@ int usj_writer_open(usj_writer **out, const char *path,
         goto fail;
     /* the stored text streams straight into the new file, after a header
      * placeholder: it is the first section */
+    /* helper threads: analysis on the other cores, text compression on one
+     * or two more; $USJ_INDEX_THREADS sets the analysis threads (0: no
+     * helper thread at all, everything on the caller's thread) */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    long helpers = ncpu > 1 ? ncpu - 1 : 0;
+    const char *env = getenv("USJ_INDEX_THREADS");
+    if (env && *env)
+        helpers = strtol(env, NULL, 10);
+    if (helpers < 0)
+        helpers = 0;
+    unsigned zthreads = helpers == 0 ? 0 : ncpu > 2 ? USJ_TEXTW_THREADS : 1;
     static const uint8_t zero_hdr[USJ_HEADER_BYTES];
     if ((rc = usj_spool_write(&w->out.s, zero_hdr, sizeof zero_hdr)) ||
         (rc = usj_out_begin(&w->out)) ||
-        (rc = usj_textw_init(&w->tw, &w->out.s)))
+        (rc = usj_textw_init(&w->tw, &w->out.s, zthreads)))
         goto fail;
     w->text_start = usj_spool_tell(&w->out.s);
-    /* $USJ_ANALYSIS_THREADS overrides the thread count (0: inline) */
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("USJ_ANALYSIS_THREADS");
-    if (env && *env)
-        ncpu = strtol(env, NULL, 10) + 1;
-    if (ncpu > 1) {
-        /* analysis on the other cores; without them, analysis is inline */
+    if (helpers > 0) {
         size_t win = w->budget / 8;
         win = win < 65536 ? 65536 : win > USJ_ANALYSIS_WINDOW ? USJ_ANALYSIS_WINDOW : win;
-        unsigned n = ncpu - 1 > USJ_MAX_ANALYSIS_THREADS ? USJ_MAX_ANALYSIS_THREADS
-                                                           : (unsigned)(ncpu - 1);
+        unsigned n = helpers > (long)USJ_MAX_ANALYSIS_THREADS ? USJ_MAX_ANALYSIS_THREADS
+                                                            : (unsigned)helpers;
         if (usj_apool_new(&w->pool, n, win) != 0)
-            w->pool = NULL;
+            w->pool = NULL;    /* analysis stays inline */
     }
     *out = w;
     return 0;

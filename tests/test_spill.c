@@ -104,7 +104,7 @@ Test(spill, analysis_threads_do_not_change_the_index, .timeout = 300)
     char *first = NULL;
     size_t nfirst = 0;
     for (int k = 0; k < 3; k++) {
-        setenv("USJ_ANALYSIS_THREADS", counts[k], 1);
+        setenv("USJ_INDEX_THREADS", counts[k], 1);
         usj_build_stats st;
         size_t n;
         char name[32];
@@ -119,7 +119,7 @@ Test(spill, analysis_threads_do_not_change_the_index, .timeout = 300)
             free(b);
         }
     }
-    unsetenv("USJ_ANALYSIS_THREADS");
+    unsetenv("USJ_INDEX_THREADS");
     free(first);
     ixt_free_paths(paths);
     ixt_rmrf(tmp);
