@@ -292,6 +292,20 @@ int usj_remote_search(usj_remote *r, const char *query, size_t len,
     *out = NULL;
     if (!r || r->fd < 0)
         return usj_error_set(USJ_EIO, "not connected to usjsearchd");
+    if (len > USJ_MAX_QUERY_BYTES) {
+        /* longer than any query the daemon accepts, and perhaps than a
+         * request line: let the parser refuse it here, with the very error
+         * the daemon (or usj_search in-process) would give */
+        usj_analyzer *an = NULL;
+        usj_query *q = NULL;
+        int rc = usj_analyzer_new(&an, 0);
+        if (!rc)
+            rc = usj_query_parse(&q, query, len, an);
+        usj_query_free(q);
+        usj_analyzer_free(an);
+        if (rc)
+            return rc;
+    }
     unsigned qt = opts->timeout_ms ? opts->timeout_ms
                                    : USJ_DEFAULT_QUERY_TIMEOUT_MS;
     uint64_t deadline = now_ms() + r->timeout_ms + qt;

@@ -1174,9 +1174,10 @@ Test(daemon, stale_socket_replaced_live_one_kept, .timeout = 120)
 /* Run usjsearch with args; capture stdout and exit status. */
 static char *run_client(daemon_proc *d, const char *const *args, int *status)
 {
-    char bin[300], out[400];
+    char bin[300], out[400], err[400];
     prog(bin, sizeof bin, "usjsearch");
     snprintf(out, sizeof out, "%s/client.out", d->dir);
+    snprintf(err, sizeof err, "%s/client.err", d->dir);
     const char *argv[24] = { bin };
     int n = 1;
     for (int i = 0; args[i]; i++)
@@ -1188,9 +1189,9 @@ static char *run_client(daemon_proc *d, const char *const *args, int *status)
         int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         close(fd);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);
-        close(null);
+        int efd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(efd, 2);
+        close(efd);
         if (chdir(env_or_fail("USJ_TEST_ROOT")) != 0)
             _exit(127);
         unsetenv("USJ_SERVER");
@@ -1201,7 +1202,15 @@ static char *run_client(daemon_proc *d, const char *const *args, int *status)
     int st = wait_pid(pid, 60000);
     cr_assert_neq(st, -1, "client hung");
     *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-    return slurp(out, NULL);
+    /* stdout, then stderr (error messages must match too) */
+    size_t lo, le;
+    char *o = slurp(out, &lo), *e = slurp(err, &le);
+    cr_assert(o && e);
+    o = realloc(o, lo + le + 16);
+    memcpy(o + lo, "\n--stderr--\n", 12);
+    memcpy(o + lo + 12, e, le + 1);
+    free(e);
+    return o;
 }
 
 /* JSON summaries carry the elapsed time: blank out digits after "took
@@ -1235,9 +1244,14 @@ Test(daemon, client_output_identical_in_both_modes, .timeout = 180)
     snprintf(server, sizeof server, "unix:%s", d.sock);
     char tcp[64];
     snprintf(tcp, sizeof tcp, "127.0.0.1:%d", d.port);
+    /* a 100 KB query: longer than a request line, refused identically */
+    static char huge[100001];
+    for (size_t i = 0; i < sizeof huge - 1; i++)
+        huge[i] = "tariff "[i % 7];
     const char *queries[] = { "\"Section 232\"", "safety clause", "$1t..",
                               "semiconductor OR pharmaceuticals", "tariff*",
-                              "zzzzqqqq", "\"unterminated", "japan -tariff" };
+                              "zzzzqqqq", "\"unterminated", "japan -tariff",
+                              huge };
     const char *modes[][3] = { { NULL }, { "--vimgrep" }, { "--json" },
                                { "--count" }, { "-n", "3" }, { "--explain" } };
     int compared = 0;
@@ -1260,9 +1274,9 @@ Test(daemon, client_output_identical_in_both_modes, .timeout = 180)
                 char *ob = run_client(&d, b, &sb);
                 mask_elapsed(oa);
                 mask_elapsed(ob);
-                cr_assert_eq(sa, sb, "exit %d vs %d for %s %s", sa, sb,
+                cr_assert_eq(sa, sb, "exit %d vs %d for %s %.60s", sa, sb,
                              modes[m][0] ? modes[m][0] : "plain", queries[q]);
-                cr_assert_str_eq(oa, ob, "output differs for %s %s",
+                cr_assert_str_eq(oa, ob, "output differs for %s %.60s",
                                  modes[m][0] ? modes[m][0] : "plain", queries[q]);
                 free(oa);
                 free(ob);
@@ -1270,7 +1284,7 @@ Test(daemon, client_output_identical_in_both_modes, .timeout = 180)
             }
         }
     }
-    cr_assert_eq(compared, 96);
+    cr_assert_eq(compared, 108);
     /* the client did go through the daemon */
     int fd = connect_unix(d.sock);
     lines l;
