@@ -1103,7 +1103,24 @@ Test(daemon, sigterm_with_clients_connected, .timeout = 120)
         if (i == 7)
             send_str(fds[i], "PING");           /* a partial request */
     }
-    msleep(100);
+    /* wait until the daemon has taken those 6 requests (plus our STATS) */
+    int polls = 0, seen = 0;
+    for (; polls < 100 && !seen; polls++) {
+        int fd = connect_unix(d.sock);
+        lines l;
+        lines_init(&l, fd);
+        send_str(fd, "STATS\n");
+        char status[64], **body;
+        int n = read_block(&l, status, sizeof status, &body);
+        const char *r = n > 0 ? stat_value(body, n, "requests") : NULL;
+        seen = r && atoi(r) >= 6 + polls + 1;
+        free_body(body, n);
+        lines_free(&l);
+        close(fd);
+        if (!seen)
+            msleep(50);
+    }
+    cr_assert(seen, "requests not received");
     stop_daemon(&d);     /* exit 0, socket and pidfile removed */
     for (int i = 0; i < 8; i++) {
         lines l;
