@@ -1108,7 +1108,7 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     *out = NULL;
     if (!idx || !q || !q->root)
         return usj_error_set(USJ_EINVAL, "usj_search: NULL argument");
-    usj_search_opts o = {10, 0, 0, 0};
+    usj_search_opts o = {10, 0, 0, 0, 0};
     if (opts)
         o = *opts;
     if ((uint64_t)o.limit + o.offset > USJ_MAX_RESULTS)
@@ -1177,10 +1177,14 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
         for (size_t i = 0; i < n; i++)
             ord[i] = (uint32_t)i;
         qsort_r(ord, n, sizeof *ord, byorder_cmp, h.e + o.offset);
-        for (size_t i = 0; i < n && !rc; i++)
-            rc = usj_qhit_build(&cx, q, &tc, h.e[o.offset + ord[i]].d,
-                                h.e[o.offset + ord[i]].s, o.explain,
-                                &r->hits[ord[i]]);
+        for (size_t i = 0; i < n && !rc; i++) {
+            uint32_t d = h.e[o.offset + ord[i]].d;
+            double sc = h.e[o.offset + ord[i]].s;
+            rc = (o.flags & USJ_SEARCH_NOTEXT)
+                     ? usj_qhit_build_notext(&cx, d, sc, &r->hits[ord[i]])
+                     : usj_qhit_build(&cx, q, &tc, d, sc, o.explain,
+                                      &r->hits[ord[i]]);
+        }
         free(ord);
         if (rc)
             goto done;

@@ -48,5 +48,8 @@ int usj_qhit_title_match(sctx *cx, const qnode *q, const char *title);
  * (re-analyzed with the same analyzer), line, column, explanation. */
 int usj_qhit_build(sctx *cx, const usj_query *q, usj_textcache *tc,
                    uint32_t doc, double score, int explain, usj_hit *h);
+/* Fill one hit without text (USJ_SEARCH_NOTEXT): doc, score, path, title,
+ * para_line. */
+int usj_qhit_build_notext(sctx *cx, uint32_t doc, double score, usj_hit *h);
 
 #endif

@@ -367,3 +367,19 @@ int usj_qhit_build(sctx *cx, const usj_query *q, usj_textcache *tc,
     return 0;
 }
 
+int usj_qhit_build_notext(sctx *cx, uint32_t doc, double score, usj_hit *h)
+{
+    usj_doc_info di;
+    int rc = usj_index_doc(cx->idx, doc, &di);
+    if (rc)
+        return rc;
+    h->doc = doc;
+    h->score = score;
+    h->para_line = h->line = di.line;
+    h->column = 0;
+    h->path = strdup(di.path);
+    h->title = strdup(di.title);
+    if (!h->path || !h->title)
+        return nomem();
+    return 0;
+}

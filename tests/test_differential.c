@@ -637,7 +637,7 @@ static void check_query(corpus *C, usj_analyzer *an, const char *qs, stats *st)
     }
     /* everything: the exact set and every score */
     usj_search_opts o = {nw ? (nw < USJ_MAX_RESULTS ? nw : USJ_MAX_RESULTS) : 0,
-                         0, 60000, 0};
+                         0, 60000, 0, 0};
     usj_results *r = NULL;
     cr_assert_eq(usj_search(&r, C->idx, q, &o), 0, "[%s]: %s", qs, usj_error_last());
     cr_assert_eq(r->total, nw, "[%s]: total %llu, brute force %u", qs,
@@ -657,7 +657,7 @@ static void check_query(corpus *C, usj_analyzer *an, const char *qs, stats *st)
     usj_results_free(r);
     /* the pruned top 10 (and a page) */
     for (int pass = 0; pass < 2 && nw > 0; pass++) {
-        usj_search_opts t = {pass ? 4 : 10, pass ? 3 : 0, 60000, 0};
+        usj_search_opts t = {pass ? 4 : 10, pass ? 3 : 0, 60000, 0, 0};
         cr_assert_eq(usj_search(&r, C->idx, q, &t), 0, "[%s]", qs);
         cr_assert_eq(r->total, nw);
         size_t expect = nw > t.offset ? nw - t.offset : 0;
@@ -879,7 +879,7 @@ Test(differential, generated_random_queries)
         usj_query *q = NULL;
         const char *h = heavy[rep % 2];
         cr_assert_eq(usj_query_parse(&q, h, strlen(h), an), 0);
-        usj_search_opts o = {10, 0, 1, 0};
+        usj_search_opts o = {10, 0, 1, 0, 0};
         usj_results *r = NULL;
         int rc = usj_search(&r, C.idx, q, &o);
         cr_assert(rc == 0 || rc == USJ_ETIMEOUT, "rc %d", rc);

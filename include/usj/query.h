@@ -36,7 +36,14 @@ typedef struct usj_search_opts {
     uint32_t offset;       /* hits to skip after ranking */
     uint32_t timeout_ms;   /* 0 = USJ_DEFAULT_QUERY_TIMEOUT_MS */
     int      explain;      /* fill usj_hit.explain */
+    unsigned flags;        /* USJ_SEARCH_* */
 } usj_search_opts;
+
+/* Rank only: hits carry doc, score, path, title and para_line (line =
+ * para_line, column 0) but no text, spans or explain — the stored text is
+ * not inflated. What a peer engine's "top 10 doc ids" costs, and what a
+ * caller that shows its own text needs. */
+#define USJ_SEARCH_NOTEXT 1u
 
 enum usj_span_kind { USJ_SPAN_TERM = 0, USJ_SPAN_PHRASE = 1, USJ_SPAN_NUMBER = 2 };
 
