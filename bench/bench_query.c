@@ -1,14 +1,16 @@
 /* bench/bench_query.c — usjsearch's side of the query benchmark: the library
  * in-process and warm, timed exactly like the peers (bench/bench_util.h).
  *
- *   bench_query query INDEX QUERY_DIR REPS COUNTS_FILE
+ *   bench_query query INDEX QUERY_DIR REPS COUNTS_FILE [text]
  *   bench_query stats INDEX
  *
  * query: usj_index_open (with the CRC pass, not timed), one analyzer; a
  * query is usj_query_parse + usj_search + reading the hits, then
- * usj_results_free + usj_query_free. TOP-10 is limit 10 (hits carry path,
- * line, the paragraph text and match spans, more than the peers return: they
- * give doc ids only); COUNT is limit 0 and reads the exact total.
+ * usj_results_free + usj_query_free. TOP-10 is limit 10 with
+ * USJ_SEARCH_NOTEXT: ranked hits with doc id, path and line but no stored
+ * text, which is what the peers return (doc ids); with "text" the hits are
+ * complete (paragraph text inflated, match spans), what usjsearch shows.
+ * COUNT is limit 0 and reads the exact total.
  * stats: the index sections and their sizes, one "name bytes" per line, then
  * "file_bytes", "input_bytes", "docs", "terms", "postings", "positions". */
 #include <usj/usj.h>
@@ -18,6 +20,7 @@
 typedef struct {
     usj_index    *idx;
     usj_analyzer *an;
+    unsigned      flags;   /* for TOP-10: USJ_SEARCH_NOTEXT or 0 */
 } ours;
 
 static void usj_die(const char *what, const char *q, int rc)
@@ -36,6 +39,7 @@ static uint64_t run(ours *o, const char *q, uint32_t limit)
         usj_die("parse", q, rc);
     usj_search_opts opts = {0};
     opts.limit = limit;
+    opts.flags = limit ? o->flags : 0;
     rc = usj_search(&r, o->idx, query, &opts);
     if (rc < 0)
         usj_die("search", q, rc);
@@ -59,9 +63,10 @@ static uint64_t run_count(void *ctx, const char *q)
     return run(ctx, q, 0);
 }
 
-static int do_query(const char *path, const char *qdir, int reps, const char *counts)
+static int do_query(const char *path, const char *qdir, int reps, const char *counts,
+                    int text)
 {
-    ours o = {NULL, NULL};
+    ours o = {NULL, NULL, text ? 0u : USJ_SEARCH_NOTEXT};
     int rc = usj_index_open(&o.idx, path, 0);
     if (rc < 0)
         usj_die("open ", path, rc);
@@ -101,15 +106,16 @@ static int do_stats(const char *path)
 
 int main(int argc, char **argv)
 {
-    if (argc == 6 && !strcmp(argv[1], "query")) {
+    if ((argc == 6 || (argc == 7 && !strcmp(argv[6], "text"))) &&
+        !strcmp(argv[1], "query")) {
         int reps = atoi(argv[4]);
         if (reps < 1 || reps > 1000)
             reps = 1;
-        return do_query(argv[2], argv[3], reps, argv[5]);
+        return do_query(argv[2], argv[3], reps, argv[5], argc == 7);
     }
     if (argc == 3 && !strcmp(argv[1], "stats"))
         return do_stats(argv[2]);
-    fprintf(stderr, "usage: bench_query query INDEX QUERY_DIR REPS COUNTS_FILE\n"
+    fprintf(stderr, "usage: bench_query query INDEX QUERY_DIR REPS COUNTS_FILE [text]\n"
                     "       bench_query stats INDEX\n");
     return 2;
 }

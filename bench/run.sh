@@ -146,7 +146,8 @@ done
 TIMEF=$'wall %e\nrss_kb %M\nuser %U\nsys %S'
 idx_path() {
   case $2 in
-    usj) echo "$DATA/idx/$1/usj/index.usj" ;;
+    usj|usj-text) echo "$DATA/idx/$1/usj/index.usj" ;;
+    usj-mt) echo "$DATA/idx/$1/usj-mt/index.usj" ;;
     fts5) echo "$DATA/idx/$1/fts5/index.db" ;;
     xapian) echo "$DATA/idx/$1/xapian/db" ;;
   esac
@@ -161,7 +162,8 @@ index_version() { sed -n 's/.*index-version: *\([0-9][0-9.]*\).*/\1/p' "$1" | he
 engine_stamp() {   # corpus engine
   local st
   case $2 in
-    usj) st="usj $(hash_of "$BIN/usjindex") $MEMORY" ;;
+    usj) st="usj $(hash_of "$BIN/usjindex") $MEMORY threads=0" ;;
+    usj-mt) st="usj-mt $(hash_of "$BIN/usjindex") $MEMORY" ;;
     fts5) st="fts5 v$(index_version bench/peer_fts5.c) $(sqlite3 --version | cut -d' ' -f1)" ;;
     xapian) st="xapian v$(index_version bench/peer_xapian.cc) $(xapian-config --version 2>/dev/null | awk '{print $NF}')" ;;
   esac
@@ -193,7 +195,7 @@ build_index() {   # corpus engine [prefix_files]
   log "$c/$e: indexing $(( $(cat "$d/input_bytes") / 1000000 )) MB${np:+ (prefix: $np files)}"
   local rc=0
   case $e in
-    usj) /usr/bin/time -f "$TIMEF" -o "$d/time.txt" \
+    usj) USJ_INDEX_THREADS=0 /usr/bin/time -f "$TIMEF" -o "$d/time.txt" \
            "$BIN/usjindex" -o "$(idx_path "$c" usj)" --memory "$MEMORY" "$cd" \
            >"$d/out.txt" 2>"$d/err.txt" || rc=$?
          if [ $rc = 0 ]; then
@@ -202,6 +204,9 @@ build_index() {   # corpus engine [prefix_files]
              "$TOOLS/bench_query" stats "$(idx_path "$c" usj)" >"$d/sections.txt" 2>&1 || true
            fi
          fi ;;
+    usj-mt) /usr/bin/time -f "$TIMEF" -o "$d/time.txt" \
+           "$BIN/usjindex" -o "$(idx_path "$c" usj-mt)" --memory "$MEMORY" "$cd" \
+           >"$d/out.txt" 2>"$d/err.txt" || rc=$? ;;
     fts5) /usr/bin/time -f "$TIMEF" -o "$d/time.txt" \
            "$TOOLS/peer_fts5" index "$(idx_path "$c" fts5)" "$cd" >"$d/out.txt" 2>"$d/err.txt" || rc=$? ;;
     xapian) /usr/bin/time -f "$TIMEF" -o "$d/time.txt" \
@@ -215,11 +220,15 @@ build_index() {   # corpus engine [prefix_files]
   echo "$stamp" > "$d/.stamp"
   log "$c/$e: $(kv "$d/time.txt" wall) s, $(( $(index_bytes "$c" "$e") / 1000000 )) MB"
 }
+# usjindex is measured twice: single-threaded (USJ_INDEX_THREADS=0, the
+# index the queries use) and with its default helper threads (usj-mt).
+IDX_ENGINES=$(echo " $ENGINES " | sed 's/ usj / usj usj-mt /')
+Q_ENGINES=$(echo " $ENGINES " | sed 's/ usj / usj usj-text /')
 for c in $CORPORA; do
-  for e in $ENGINES; do
+  for e in $IDX_ENGINES; do
     np=
     case $e in
-      usj) [ "$HAVE_USJINDEX" = 1 ] || { log "$c/usj: no $BIN/usjindex yet, skipped"; continue; } ;;
+      usj|usj-mt) [ "$HAVE_USJINDEX" = 1 ] || { log "$c/$e: no $BIN/usjindex yet, skipped"; continue; } ;;
       xapian)
         # Xapian slows down as its B-trees grow (kdocs 20 MB: ~16 s; synth
         # 400 MB: ~790 s, i.e. time ~ size^1.3). Unless the full index is
@@ -249,20 +258,21 @@ done
 # ---- queries -------------------------------------------------------------------
 for c in $CORPORA; do
   mkdir -p "$OUT/$c"
-  for e in $ENGINES; do
+  for e in $Q_ENGINES; do
     rm -f "$OUT/$c/$e.tsv" "$OUT/$c/$e.counts"
-    p=$(idx_path "$c" "$e")
-    [ -e "$p" ] && [ -f "$DATA/idx/$c/$e/.stamp" ] || continue
-    if [ -f "$DATA/idx/$c/$e/prefix" ]; then log "$c/$e: index of a prefix only, no queries"; continue; fi
+    p=$(idx_path "$c" "$e"); ie=${e%-text}
+    if ! [ -e "$p" ] || ! [ -f "$DATA/idx/$c/$ie/.stamp" ]; then continue; fi
+    if [ -f "$DATA/idx/$c/$ie/prefix" ]; then log "$c/$e: index of a prefix only, no queries"; continue; fi
+    extra=()
     case $e in
-      usj) [ "$HAVE_USJQ" = 1 ] || { log "$c/usj: no bench_query (query engine missing?), skipped"; continue; }
-           prog=("$TOOLS/bench_query") ;;
+      usj|usj-text) [ "$HAVE_USJQ" = 1 ] || { log "$c/$e: no bench_query (query engine missing?), skipped"; continue; }
+           prog=("$TOOLS/bench_query"); [ "$e" = usj-text ] && extra=(text) ;;
       fts5) prog=("$TOOLS/peer_fts5") ;;
       xapian) prog=("$TOOLS/peer_xapian") ;;
     esac
     reps=$REPS; [ "$c" = synth ] && reps=$SYNTH_REPS
     log "$c/$e: running $(cat "$DATA/queries/$c"/*.txt | wc -l) queries x (1 warm-up + $reps) x 2 modes"
-    if ! "${prog[@]}" query "$p" "$DATA/queries/$c" "$reps" "$OUT/$c/$e.counts" \
+    if ! "${prog[@]}" query "$p" "$DATA/queries/$c" "$reps" "$OUT/$c/$e.counts" "${extra[@]}" \
          >"$OUT/$c/$e.tsv.tmp" 2>"$OUT/$c/$e.err"; then
       log "$c/$e: queries FAILED: $(tail -n 3 "$OUT/$c/$e.err" | tr '\n' ' ')"
       rm -f "$OUT/$c/$e.tsv.tmp" "$OUT/$c/$e.counts"
@@ -314,13 +324,14 @@ echo "| corpus | engine | input MB | paragraphs | wall s | MB/s | CPU s | MB/CPU
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for c in $CORPORA; do
   in=$(corpus_bytes "$c")
-  for e in $ENGINES; do
+  for e in $IDX_ENGINES; do
     d=$DATA/idx/$c/$e
     [ -f "$d/.stamp" ] || { echo "| $c | $e | $(mb "$in") | | n/a | | | | | | | |"; continue; }
     built=$(date -u -r "$d/time.txt" '+%H:%M')
     w=$(kv "$d/time.txt" wall); rss=$(kv "$d/time.txt" rss_kb)
     cpu=$(awk -v u="$(kv "$d/time.txt" user)" -v s="$(kv "$d/time.txt" sys)" 'BEGIN{printf "%.1f", u+s}')
     ib=$(index_bytes "$c" "$e"); eb=$in; label=$e; note=
+    case $e in usj) label="usj (1 thread)" ;; usj-mt) label="usj (default threads)" ;; esac
     [ -f "$d/input_bytes" ] && eb=$(cat "$d/input_bytes")
     docs=$(kv "$d/out.txt" docs); [ -n "$docs" ] || docs=$(kv "$d/sections.txt" docs)
     if [ -f "$d/prefix" ]; then
@@ -350,6 +361,11 @@ for c in $CORPORA; do
       printf "| %s | indexing MB/s (wall) vs FTS5 | %.2f | %.2f | %.2fx | >= 2x | %s |\n", c, u, f, r, (r >= 2 ? "yes" : "**no**")
       u = inb/1e6/uc; f = inb/1e6/fc; r = u/f
       printf "| %s | indexing MB per CPU-s vs FTS5 | %.2f | %.2f | %.2fx | >= 2x | %s |\n", c, u, f, r, (r >= 2 ? "yes" : "**no**") }'
+    if [ -f "$DATA/idx/$c/usj-mt/.stamp" ]; then
+      awk -v c="$c" -v inb="$in" -v uw="$(kv "$DATA/idx/$c/usj-mt/time.txt" wall)" -v fw="$fw" 'BEGIN {
+        u = inb/1e6/uw; f = inb/1e6/fw; r = u/f
+        printf "| %s | indexing MB/s (wall), default threads, vs FTS5 | %.2f | %.2f | %.2fx | >= 2x | %s |\n", c, u, f, r, (r >= 2 ? "yes" : "**no**") }'
+    fi
     # postings + positions + dictionary, from the section table
     ppd=$(awk 'tolower($1) ~ /^section_(postings|positions|dict|dictionary)$/ { s += $2 } END { print s + 0 }' "$du/sections.txt" 2>/dev/null)
     secs=$(awk 'tolower($1) ~ /^section_(postings|positions|dict|dictionary)$/ { sub(/^section_/, "", $1); printf "%s%s", n++ ? "+" : "", $1 }' "$du/sections.txt" 2>/dev/null)
@@ -380,8 +396,14 @@ for c in $CORPORA; do
     [ "$mode" = top10 ] && M="TOP-10" || M="COUNT"
     echo "## Query latency, $c, $M (us: median / p99)"
     echo
+    if [ "$mode" = top10 ]; then
+      echo "usj: ranked hits without the stored text (USJ_SEARCH_NOTEXT: doc, path, line), comparable to the peers' doc ids; usj-text: complete hits (paragraph inflated, match spans), what usjsearch prints. Speed-up and p99/median are computed on usj."
+      echo
+    fi
     names=()
-    for e in usj xapian fts5; do have_engine "$e" && names+=("$e"); done
+    for e in usj usj-text xapian fts5; do
+      have_engine "${e%-text}" && { [ "$e" != usj-text ] || [ "$mode" = top10 ]; } && names+=("$e")
+    done
     for e in "${names[@]}"; do
       if [ -f "$OUT/$c/$e.tsv" ]; then awk -v e="$e" '{ print e "\t" $0 }' "$OUT/$c/$e.tsv"; fi
     done | awk -v mode="$mode" -v names="${names[*]}" -F'\t' '
@@ -397,7 +419,7 @@ for c in $CORPORA; do
           ty = order[t]; line = "| " ty " |"; best = 0
           for (i = 1; i <= ne; i++) {
             if ((i, ty) in med) { line = line sprintf(" %.1f | %.1f |", med[i, ty], p99[i, ty]) } else line = line " n/a | n/a |"
-            if (nm[i] != "usj" && (i, ty) in med && (best == 0 || med[i, ty] < best)) best = med[i, ty]
+            if (nm[i] !~ /^usj/ && (i, ty) in med && (best == 0 || med[i, ty] < best)) best = med[i, ty]
             if (nm[i] == "usj" && (i, ty) in med) { u = med[i, ty]; up = p99[i, ty] } 
           }
           ui = 0; for (i = 1; i <= ne; i++) if (nm[i] == "usj" && (i, ty) in med) ui = i
