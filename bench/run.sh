@@ -70,7 +70,7 @@ have_engine() { case " $ENGINES " in *" $1 "*) return 0 ;; esac; return 1; }
 hash_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
 # stamp_ok DIR STAMP: the cached thing in DIR was built from STAMP
 stamp_ok() { [ "$REBUILD" != 1 ] && [ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]; }
-kv() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
+kv() { [ -f "$1" ] && awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null || true; }
 
 # ---- tools -------------------------------------------------------------------
 CFLAGS_B=(-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude -Ilib)
@@ -334,6 +334,8 @@ for c in $CORPORA; do
     case $e in usj) label="usj (1 thread)" ;; usj-mt) label="usj (default threads)" ;; esac
     [ -f "$d/input_bytes" ] && eb=$(cat "$d/input_bytes")
     docs=$(kv "$d/out.txt" docs); [ -n "$docs" ] || docs=$(kv "$d/sections.txt" docs)
+    [ -n "$docs" ] || docs=$(kv "$d/stats.txt" paragraphs:)
+    [ -n "$docs" ] || docs=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^paragraphs/) { print $(i - 1); exit } }' "$d/err.txt" 2>/dev/null || true)
     if [ -f "$d/prefix" ]; then
       label="$e (prefix: $(awk '{print $1 " of " $2}' "$d/prefix") files)"
       note=$(awk -v ib="$ib" -v eb="$eb" -v full="$in" 'BEGIN { printf " (full, extrapolated: ~%.0f)", ib / eb * full / 1e6 }')
