@@ -165,6 +165,9 @@ int usj_proto_parse_search(usj_proto_search *out, const char *p,
         else if (usj_proto_word_is(tok, len, "EXPLAIN")) {
             out->explain = 1;
             continue;
+        } else if (usj_proto_word_is(tok, len, "NOTEXT")) {
+            out->flags |= USJ_SEARCH_NOTEXT;
+            continue;
         } else if (len == 2 && tok[0] == '-' && tok[1] == '-') {
             break;
         } else {
@@ -196,6 +199,8 @@ int usj_proto_format_search(usj_buf *out, const char *query, size_t len,
                             opts->offset);
     if (!rc && opts->explain)
         rc = usj_buf_puts(out, " EXPLAIN");
+    if (!rc && (opts->flags & USJ_SEARCH_NOTEXT))
+        rc = usj_buf_puts(out, " NOTEXT");
     if (!rc && opts->timeout_ms)
         rc = usj_buf_printf(out, " TIMEOUT %u", opts->timeout_ms);
     if (!rc)

@@ -345,6 +345,11 @@ int usj_remote_search(usj_remote *r, const char *query, size_t len,
         if (!rc)
             rc = usj_proto_parse_hit(&res->hits[i], line, line + ll,
                                      opts->explain);
+        if (!rc && (opts->flags & USJ_SEARCH_NOTEXT) &&
+            res->hits[i].text_len == 0) {
+            free(res->hits[i].text);          /* as usj_search: no text */
+            res->hits[i].text = NULL;
+        }
         if (rc) {
             usj_results_free(res);
             return r->fd < 0 ? rc : broken(r, USJ_EIO, usj_error_last());

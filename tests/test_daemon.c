@@ -1349,6 +1349,20 @@ Test(daemon, remote_api_directly, .timeout = 120)
     cr_assert_eq(col, local_column("safety \"clause"));
     cr_assert_eq(usj_remote_search(r, "tariff", 6, &o, &res), 0);
     cr_assert_gt(res->nhits, 0);
+    /* NOTEXT: the same ranking, no text (as usj_search gives it) */
+    usj_search_opts on = o;
+    on.flags = USJ_SEARCH_NOTEXT;
+    usj_results *rn;
+    cr_assert_eq(usj_remote_search(r, "tariff", 6, &on, &rn), 0);
+    cr_assert_eq(rn->nhits, res->nhits);
+    cr_assert_eq(rn->total, res->total);
+    for (size_t i = 0; i < rn->nhits; i++) {
+        cr_assert_null(rn->hits[i].text);
+        cr_assert_str_eq(rn->hits[i].path, res->hits[i].path);
+        cr_assert(rn->hits[i].score == res->hits[i].score);
+        cr_assert_eq(rn->hits[i].doc, res->hits[i].doc);
+    }
+    usj_results_free(rn);
     usj_results_free(res);
     usj_remote_close(r);
     /* nobody there: ENOTFOUND (the client then opens the index itself) */

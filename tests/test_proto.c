@@ -100,6 +100,11 @@ Test(proto, search_options)
     cr_assert_eq(ps.limit, 3);
     cr_assert_eq(ps.query_len, strlen("limit 7 explain"));
 
+    ps = ps_of("notext LIMIT 2 x", &rc);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(ps.flags, USJ_SEARCH_NOTEXT);
+    cr_assert_eq(ps.limit, 2);
+
     ps = ps_of("TIMEOUT 250 x", &rc);
     cr_assert_eq(rc, 0);
     cr_assert_eq(ps.timeout_ms, 250);

@@ -43,7 +43,7 @@ int usj_proto_word_is(const char *tok, size_t len, const char *word);
 
 /* The options and query of a SEARCH request (the part after the command).
  * Options, in any order, case-insensitive: LIMIT n, OFFSET n, EXPLAIN,
- * TIMEOUT ms; `--` ends the options explicitly. The query is the rest of
+ * NOTEXT, TIMEOUT ms; `--` ends the options explicitly. The query is the rest of
  * the line after the options and one run of blanks; it points into the
  * request. */
 typedef struct usj_proto_search {
@@ -51,6 +51,7 @@ typedef struct usj_proto_search {
     uint32_t    offset;      /* default 0 */
     uint32_t    timeout_ms;  /* 0 = the daemon's default */
     int         explain;
+    unsigned    flags;       /* USJ_SEARCH_* (NOTEXT) */
     const char *query;
     size_t      query_len;
 } usj_proto_search;
@@ -62,8 +63,8 @@ typedef struct usj_proto_search {
 int usj_proto_parse_search(usj_proto_search *out, const char *p,
                            const char *end);
 
-/* Append the request line "SEARCH LIMIT n OFFSET n [EXPLAIN] [TIMEOUT ms]
- * -- query\n". CR and LF in the query are sent as spaces (same columns).
+/* Append the request line "SEARCH LIMIT n OFFSET n [EXPLAIN] [NOTEXT]
+ * [TIMEOUT ms] -- query\n". CR and LF in the query are sent as spaces (same columns).
  * Returns 0 or USJ_ENOMEM. */
 int usj_proto_format_search(usj_buf *out, const char *query, size_t len,
                             const usj_search_opts *opts);
