@@ -126,11 +126,35 @@ static void build_index_at(daemon_proc *d, const char *out)
     cr_assert_eq(run_prog(d->dir, argv), 0, "usjindex failed");
 }
 
+static void cleanup_dir(daemon_proc *d);
+
+/* The test's daemon and folder, so that a failed assertion still stops it
+ * and removes the folder (Criterion runs .fini after a failing test too).
+ * Copies, not pointers: the test's frame is gone when .fini runs. */
+static pid_t cur_pid;
+static char  cur_dir[256];
+
+static void teardown(void)
+{
+    if (cur_pid > 0) {
+        kill(cur_pid, SIGKILL);
+        waitpid(cur_pid, NULL, 0);
+        cur_pid = 0;
+    }
+    if (cur_dir[0]) {
+        daemon_proc tmp;
+        memset(&tmp, 0, sizeof tmp);
+        memcpy(tmp.dir, cur_dir, sizeof cur_dir);
+        cleanup_dir(&tmp);
+    }
+}
+
 static void setup_dir(daemon_proc *d)
 {
     memset(d, 0, sizeof *d);
     snprintf(d->dir, sizeof d->dir, "/tmp/usjd-test-XXXXXX");
     cr_assert_not_null(mkdtemp(d->dir));
+    memcpy(cur_dir, d->dir, sizeof cur_dir);
     snprintf(d->idx, sizeof d->idx, "%s/seeds.idx", d->dir);
     snprintf(d->sock, sizeof d->sock, "%s/d.sock", d->dir);
     snprintf(d->log, sizeof d->log, "%s/daemon.log", d->dir);
@@ -207,6 +231,7 @@ static int start_daemon_args(daemon_proc *d, int expect_fail, const char **extra
             d->port = atoi(t + strlen("tcp:127.0.0.1:"));
             free(log);
             d->pid = pid;
+            cur_pid = pid;
             return 0;
         }
         free(log);
@@ -236,8 +261,10 @@ static void stop_daemon(daemon_proc *d)
     if (st == -1) {
         kill(d->pid, SIGKILL);
         waitpid(d->pid, &st, 0);
+        cur_pid = 0;
         cr_assert_fail("daemon did not stop within 20 s of SIGTERM");
     }
+    cur_pid = 0;
     char *log = slurp(d->log, NULL);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
               "daemon exit status %d; log:\n%s", st, log ? log : "");
@@ -262,6 +289,8 @@ static void cleanup_dir(daemon_proc *d)
         closedir(dir);
     }
     rmdir(d->dir);
+    if (strcmp(cur_dir, d->dir) == 0)
+        cur_dir[0] = '\0';
 }
 
 static void set_timeouts(int fd, unsigned ms)
@@ -444,7 +473,7 @@ static int local_column(const char *q)
 
 /* ------------------------------------------------------------ commands */
 
-Test(daemon, every_command, .timeout = 120)
+Test(daemon, every_command, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -623,12 +652,12 @@ static void pipelined(const char **extra)
     cleanup_dir(&d);
 }
 
-Test(daemon, pipelined_thousand_in_one_write, .timeout = 120)
+Test(daemon, pipelined_thousand_in_one_write, .timeout = 120, .fini = teardown)
 {
     pipelined(NULL);
 }
 
-Test(daemon, pipelined_thousand_without_cache, .timeout = 120)
+Test(daemon, pipelined_thousand_without_cache, .timeout = 120, .fini = teardown)
 {
     pipelined((const char *[]){ "--cache", "0", NULL });
 }
@@ -671,7 +700,7 @@ static void *client_thread(void *p)
     return NULL;
 }
 
-Test(daemon, many_concurrent_clients, .timeout = 180)
+Test(daemon, many_concurrent_clients, .timeout = 180, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -695,7 +724,7 @@ Test(daemon, many_concurrent_clients, .timeout = 180)
 
 /* ------------------------------------------------------------ hostile */
 
-Test(daemon, garbage_nul_bytes_invalid_utf8, .timeout = 120)
+Test(daemon, garbage_nul_bytes_invalid_utf8, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -749,7 +778,7 @@ Test(daemon, garbage_nul_bytes_invalid_utf8, .timeout = 120)
     cleanup_dir(&d);
 }
 
-Test(daemon, overlong_line_closes, .timeout = 120)
+Test(daemon, overlong_line_closes, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -800,7 +829,7 @@ Test(daemon, overlong_line_closes, .timeout = 120)
     cleanup_dir(&d);
 }
 
-Test(daemon, half_closed_answers_then_closes, .timeout = 120)
+Test(daemon, half_closed_answers_then_closes, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -839,7 +868,7 @@ Test(daemon, half_closed_answers_then_closes, .timeout = 120)
     cleanup_dir(&d);
 }
 
-Test(daemon, slow_reader_does_not_block_others, .timeout = 180)
+Test(daemon, slow_reader_does_not_block_others, .timeout = 180, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -891,7 +920,7 @@ Test(daemon, slow_reader_does_not_block_others, .timeout = 180)
     cleanup_dir(&d);
 }
 
-Test(daemon, connection_limit, .timeout = 120)
+Test(daemon, connection_limit, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -937,7 +966,7 @@ Test(daemon, connection_limit, .timeout = 120)
     cleanup_dir(&d);
 }
 
-Test(daemon, idle_timeout, .timeout = 120)
+Test(daemon, idle_timeout, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -967,7 +996,7 @@ Test(daemon, idle_timeout, .timeout = 120)
     cleanup_dir(&d);
 }
 
-Test(daemon, thousands_of_connections_no_fd_leak, .timeout = 300)
+Test(daemon, thousands_of_connections_no_fd_leak, .timeout = 300, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -1026,7 +1055,7 @@ Test(daemon, thousands_of_connections_no_fd_leak, .timeout = 300)
 
 /* ------------------------------------------------------------ operations */
 
-Test(daemon, reload_while_clients_query, .timeout = 300)
+Test(daemon, reload_while_clients_query, .timeout = 300, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -1090,7 +1119,7 @@ Test(daemon, reload_while_clients_query, .timeout = 300)
     cleanup_dir(&d);
 }
 
-Test(daemon, sigterm_with_clients_connected, .timeout = 120)
+Test(daemon, sigterm_with_clients_connected, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -1137,7 +1166,7 @@ Test(daemon, sigterm_with_clients_connected, .timeout = 120)
     cleanup_dir(&d);
 }
 
-Test(daemon, stale_socket_replaced_live_one_kept, .timeout = 120)
+Test(daemon, stale_socket_replaced_live_one_kept, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -1248,7 +1277,7 @@ static void mask_elapsed(char *s)
     }
 }
 
-Test(daemon, client_output_identical_in_both_modes, .timeout = 180)
+Test(daemon, client_output_identical_in_both_modes, .timeout = 180, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
@@ -1317,7 +1346,7 @@ Test(daemon, client_output_identical_in_both_modes, .timeout = 180)
     cleanup_dir(&d);
 }
 
-Test(daemon, remote_api_directly, .timeout = 120)
+Test(daemon, remote_api_directly, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
     setup_dir(&d);
