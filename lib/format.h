@@ -56,7 +56,8 @@ enum {
 #define USJ_DICT_ENTRY       24u   /* block off u64, postings base u64, positions base u64 */
 
 /* POSTINGS: skip entry of a list with more than one block. */
-#define USJ_SKIP_ENTRY       20u   /* last_doc, doc_off, pos_off, max_tf, min_len (u32) */
+#define USJ_SKIP_ENTRY       24u   /* last_doc, doc_off, pos_off, max_tf, min_len (u32),
+                                      max impact (f32 bits, see lib/rank.h) */
 
 /* DOCS: header ndocs u32, 0 u32, per column (line, nlines, offset) u64 data
  * offset and u64 group-table offset, then u64 doclens offset (64 bytes).

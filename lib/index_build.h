@@ -27,11 +27,16 @@ typedef struct usj_penc {
     uint64_t  pos_bytes;      /* bytes of this term in the positions stream */
     uint32_t  df, max_tf, min_len, blk_max_tf, blk_min_len;
     uint64_t  cf;
+    double    avgdl;          /* mean doc length, for the block impacts */
+    double    blk_impact;     /* largest BM25 term impact in the open block */
     const uint32_t *doclens;
     usj_spool *posout;
 } usj_penc;
 
-void usj_penc_init(usj_penc *e, const uint32_t *doclens, usj_spool *posout);
+/* avgdl: total length / ndocs of the final index (the skip entries' impacts
+ * depend on it; the reader computes it the same way). */
+void usj_penc_init(usj_penc *e, const uint32_t *doclens, double avgdl,
+                   usj_spool *posout);
 void usj_penc_begin(usj_penc *e);
 /* Add one doc (strictly increasing) with tf positions given as gaps (the
  * first absolute). */

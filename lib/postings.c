@@ -3,12 +3,18 @@
  *
  * A term's postings (in the POSTINGS section, at usj_term_info.off/len):
  *   if the list has more than one block (df > 128): a skip table of
- *   nblocks entries, 20 bytes each, little-endian u32:
- *     last_doc  last doc id of the block
- *     doc_off   offset of the block's bytes after the skip table
- *     pos_off   offset of the block's positions in the term's positions
- *     max_tf    largest tf in the block
- *     min_len   shortest document (tokens) in the block
+ *   nblocks entries, 24 bytes each, little-endian:
+ *     0  u32 last_doc  last doc id of the block
+ *     4  u32 doc_off   offset of the block's bytes after the skip table
+ *     8  u32 pos_off   offset of the block's positions in the term's positions
+ *    12  u32 max_tf    largest tf in the block
+ *    16  u32 min_len   shortest document (tokens) in the block
+ *    20  f32 impact    largest BM25 term impact of the block's docs,
+ *                      max tf*(k1+1)/(tf + k1*(1-b+b*len/avgdl)) computed in
+ *                      double with avgdl = total_length / ndocs, stored as
+ *                      IEEE-754 binary32 bits rounded up (lib/rank.h); the
+ *                      reader takes NaN, < 0 or > USJ_IMPACT_MAX as corrupt
+ *                      and usj_index_check recomputes every one exactly
  *   then the blocks, each: codec(n doc gaps) codec(n tf-1), where a gap is
  *   doc - (previous doc + 1), starting from 0; n = 128 except in the last
  *   block. A single-block list has no skip table (its numbers are the term's).
@@ -21,14 +27,32 @@
 #include "codec.h"
 #include "index_build.h"
 #include "limits.h"
+#include "rank.h"
 #include "usj/error.h"
+
+static void st_f32(uint8_t *p, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    usj_st32(p, u);
+}
+
+static float ld_f32(const uint8_t *p)
+{
+    uint32_t u = usj_ld32(p);
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 
 /* ------------------------------------------------------------ encoder */
 
-void usj_penc_init(usj_penc *e, const uint32_t *doclens, usj_spool *posout)
+void usj_penc_init(usj_penc *e, const uint32_t *doclens, double avgdl,
+                   usj_spool *posout)
 {
     memset(e, 0, sizeof *e);
     e->doclens = doclens;
+    e->avgdl = avgdl;
     e->posout = posout;
 }
 
@@ -44,6 +68,7 @@ void usj_penc_begin(usj_penc *e)
     e->min_len = UINT32_MAX;
     e->blk_max_tf = 0;
     e->blk_min_len = UINT32_MAX;
+    e->blk_impact = 0;
     e->cf = 0;
 }
 
@@ -74,6 +99,7 @@ static int flush_block(usj_penc *e)
     usj_st32(sk + 8, (uint32_t)e->pos_bytes);
     usj_st32(sk + 12, e->blk_max_tf);
     usj_st32(sk + 16, e->blk_min_len);
+    st_f32(sk + 20, usj_rank_impact_f32(e->blk_impact));
     int rc = usj_buf_put(&e->skips, sk, sizeof sk);
     if (rc)
         return rc;
@@ -100,6 +126,7 @@ static int flush_block(usj_penc *e)
     e->npos = 0;
     e->blk_max_tf = 0;
     e->blk_min_len = UINT32_MAX;
+    e->blk_impact = 0;
     return 0;
 }
 
@@ -129,6 +156,9 @@ int usj_penc_add(usj_penc *e, uint32_t doc, uint32_t tf, const uint32_t *gaps)
         e->blk_max_tf = tf;
     if (len < e->blk_min_len)
         e->blk_min_len = len;
+    double imp = usj_rank_impact(tf, len, e->avgdl);
+    if (imp > e->blk_impact)
+        e->blk_impact = imp;
     if (tf > e->max_tf)
         e->max_tf = tf;
     if (len < e->min_len)
@@ -177,6 +207,8 @@ struct usj_postings {
     const uint8_t *skips;           /* NULL for a single block */
     const uint8_t *pbase, *pend;    /* positions of the term */
     uint32_t df, nblocks, max_tf, min_len;
+    float    impact1;               /* single block: its impact (< 0: not yet) */
+    float    max_impact;            /* of the list (< 0: not yet) */
     uint32_t blk, sblk;             /* decoded block, described block */
     uint32_t n, i;
     int      started, ended;
@@ -268,6 +300,8 @@ int usj_postings_open(usj_postings **out, const usj_index *idx,
     p->df = ti->df;
     p->max_tf = ti->max_tf;
     p->min_len = ti->min_len;
+    p->impact1 = -1;
+    p->max_impact = -1;
     p->nblocks = (ti->df + USJ_BLOCK_DOCS - 1) / USJ_BLOCK_DOCS;
     p->data = ps->p + ti->off;
     p->end = p->data + ti->len;
@@ -320,8 +354,11 @@ uint32_t usj_postings_next(usj_postings *p)
         return p->docs[p->i];
     if (p->blk + 1 >= p->nblocks)
         return end_list(p);
-    if ((p->err = load_block(p, p->blk + 1)))
+    int rc = load_block(p, p->blk + 1);
+    if (rc) {
+        p->err = rc;
         return end_list(p);
+    }
     return p->docs[0];
 }
 
@@ -355,8 +392,11 @@ uint32_t usj_postings_advance(usj_postings *p, uint32_t target)
         uint32_t b = find_block(p, p->blk + 1, target);
         if (b >= p->nblocks)
             return end_list(p);
-        if ((p->err = load_block(p, b)))
+        int rc = load_block(p, b);
+        if (rc) {                   /* never clears an earlier error */
+            p->err = rc;
             return end_list(p);
+        }
     }
     /* the target is in this block: gallop then scan */
     uint32_t i = p->i;
@@ -475,12 +515,79 @@ uint32_t usj_postings_shallow(usj_postings *p, uint32_t target)
     return skip32(p, b, 0);
 }
 
+static int impact_ok(float v)
+{
+    return v >= 0.0f && v <= USJ_IMPACT_MAX;    /* false for NaN */
+}
+
+/* Stored impact of block b; a damaged one gives the loosest bound and
+ * marks the cursor corrupt. */
+static float skip_impact(usj_postings *p, uint32_t b)
+{
+    float v = ld_f32(p->skips + (size_t)b * USJ_SKIP_ENTRY + 20);
+    if (impact_ok(v))
+        return v;
+    if (!p->err)
+        p->err = corrupt(p, "skip entry impact is not a number in [0, k1+1]", b);
+    return USJ_IMPACT_MAX;
+}
+
+/* A single-block list has no skip table: its impact comes from its docs
+ * (decoded at open), computed exactly as the writer would store it. */
+static float block0_impact(usj_postings *p)
+{
+    if (p->impact1 < 0) {
+        double m = 0, avgdl = p->idx->avglen;
+        for (uint32_t i = 0; i < p->n; i++) {
+            double v = usj_rank_impact(p->tfs[i], p->idx->doclens[p->docs[i]], avgdl);
+            if (v > m)
+                m = v;
+        }
+        p->impact1 = usj_rank_impact_f32(m);
+    }
+    return p->impact1;
+}
+
+float usj_postings_block_impact(usj_postings *p)
+{
+    if (p->ended)
+        return 0.0f;
+    return p->skips ? skip_impact(p, p->sblk) : block0_impact(p);
+}
+
+float usj_postings_max_impact(usj_postings *p)
+{
+    if (p->max_impact < 0) {
+        if (!p->skips) {
+            p->max_impact = block0_impact(p);
+        } else {
+            float m = 0;
+            for (uint32_t b = 0; b < p->nblocks; b++) {
+                float v = skip_impact(p, b);
+                if (v > m)
+                    m = v;
+            }
+            p->max_impact = m;
+        }
+    }
+    return p->max_impact;
+}
+
 int usj_postings_error(const usj_postings *p)
 {
     return p->err;
 }
 
 /* -------------------------------------------------------------- check */
+
+/* Is block b's stored impact exactly what the writer stores for these docs
+ * (bit for bit: same double expression, same rounding up)? */
+static int check_impact(const usj_postings *p, uint32_t b, double impact)
+{
+    float want = usj_rank_impact_f32(impact);
+    float got = ld_f32(p->skips + (size_t)b * USJ_SKIP_ENTRY + 20);
+    return impact_ok(got) && memcmp(&want, &got, sizeof got) == 0;
+}
 
 int usj_postings_check(const usj_index *idx, const char *term, size_t len,
                        const usj_term_info *ti)
@@ -492,6 +599,7 @@ int usj_postings_check(const usj_index *idx, const char *term, size_t len,
     uint64_t df = 0, cf = 0;
     uint32_t max_tf = 0, min_len = UINT32_MAX, prev = 0;
     uint32_t bmax = 0, bmin = UINT32_MAX, blk = 0;
+    double bimp = 0, avgdl = idx->avglen;
     const uint8_t *pend_expect = p->pbase;
     for (uint32_t d = usj_postings_next(p); d != USJ_DOC_END; d = usj_postings_next(p)) {
         if (p->blk != blk) {
@@ -499,9 +607,14 @@ int usj_postings_check(const usj_index *idx, const char *term, size_t len,
                 rc = corrupt(p, "skip entry max tf / min length wrong", blk);
                 goto done;
             }
+            if (p->skips && !check_impact(p, blk, bimp)) {
+                rc = corrupt(p, "skip entry impact wrong", blk);
+                goto done;
+            }
             blk = p->blk;
             bmax = 0;
             bmin = UINT32_MAX;
+            bimp = 0;
         }
         if (df && d <= prev) {
             rc = corrupt(p, "doc ids not increasing", p->blk);
@@ -541,9 +654,15 @@ int usj_postings_check(const usj_index *idx, const char *term, size_t len,
         if (dl < min_len) min_len = dl;
         if (tf > bmax) bmax = tf;
         if (dl < bmin) bmin = dl;
+        double imp = usj_rank_impact(tf, dl, avgdl);
+        if (imp > bimp) bimp = imp;
     }
     if (p->skips && (skip32(p, blk, 3) != bmax || skip32(p, blk, 4) != bmin)) {
         rc = corrupt(p, "skip entry max tf / min length wrong", blk);
+        goto done;
+    }
+    if (p->skips && !p->err && !check_impact(p, blk, bimp)) {
+        rc = corrupt(p, "skip entry impact wrong", blk);
         goto done;
     }
     if (p->err) {

@@ -14,9 +14,12 @@
  * Top-k: a bounded heap of (score, doc), worst at the root; a doc enters only
  * when it beats the root (ties go to the smaller doc id, i.e. corpus order).
  * Every match is counted, so `total` is exact. Pruning: a single-term query
- * has total = df and walks only blocks whose upper bound (BM25 at the block's
- * max tf and min length) beats the heap; an OR of terms (also a prefix)
- * skips scoring a doc whose summed upper bounds cannot beat the heap.
+ * has total = df and walks only blocks whose upper bound (idf times the
+ * block's largest term impact, stored in its skip entry) beats the heap; an
+ * OR of terms (also a prefix) runs MaxScore on per-list bounds (idf times
+ * the list's largest impact) and skips whole blocks of the last essential
+ * list on block bounds. USJ_SEARCH_NOPRUNE turns every such skip off (the
+ * tests compare both ways).
  *
  * Work is bounded by a deadline checked every USJ_QUERY_CHECK_EVERY steps
  * (USJ_ETIMEOUT). Hits are built in lib/query_hits.c. */
@@ -828,13 +831,10 @@ static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
         uint32_t last = usj_postings_shallow(t->p, d);
         if (last == USJ_DOC_END)
             return;
-        if (h->n == h->k) {
-            uint32_t bl, maxtf, minlen;
-            usj_postings_block(t->p, &bl, &maxtf, &minlen);
-            if (term_ub(cx, t->w, maxtf, minlen) <= h->e[0].s) {
-                d = last + 1;
-                continue;
-            }
+        if (h->n == h->k && !cx->no_prune &&
+            usj_rank_impact_bound(t->idf, usj_postings_block_impact(t->p)) <= h->e[0].s) {
+            d = last + 1;
+            continue;
         }
         uint32_t x;
         while ((x = adv_term(t, d)) != USJ_DOC_END && x <= last) {
@@ -856,7 +856,7 @@ static void run_generic(sctx *cx, it *root, heap *h, uint64_t *total)
     uint32_t d = root->adv(root, 0);
     while (d != USJ_DOC_END) {
         n++;
-        if (h->k && (h->n < h->k || root->ub > h->e[0].s))
+        if (h->k && (h->n < h->k || cx->no_prune || root->ub > h->e[0].s))
             heap_offer(h, score(root), d);
         if (tick(cx))
             break;
@@ -1005,6 +1005,12 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
         return rc;
     uint32_t n = t->nkids;
     it **k = t->kids;              /* reordered in place: scoring is a sum */
+    for (uint32_t i = 0; i < n; i++) {
+        /* the list's largest impact is tighter than (max_tf, min_len) */
+        double b = usj_rank_impact_bound(k[i]->idf, usj_postings_max_impact(k[i]->p));
+        if (b < k[i]->ub)
+            k[i]->ub = b;
+    }
     qsort(k, n, sizeof *k, ub_cmp);
     double *cum = malloc(n * sizeof *cum);
     it **hp = malloc(n * sizeof *hp);
@@ -1027,10 +1033,10 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
             /* one essential list left: skip its blocks whose bound plus
              * every other list's bound cannot beat the heap */
             it *c = hp[0];
-            uint32_t last = usj_postings_shallow(c->p, c->doc), bl, mtf, mlen;
-            usj_postings_block(c->p, &bl, &mtf, &mlen);
-            if (last != USJ_DOC_END &&
-                term_ub(cx, c->w, mtf, mlen) + cum[ess - 1] <= h->e[0].s) {
+            uint32_t last = usj_postings_shallow(c->p, c->doc);
+            if (last != USJ_DOC_END && !cx->no_prune &&
+                usj_rank_impact_bound(c->idf, usj_postings_block_impact(c->p)) +
+                cum[ess - 1] <= h->e[0].s) {
                 if (adv_term(c, last + 1) == USJ_DOC_END)
                     hn = 0;
                 continue;
@@ -1050,7 +1056,7 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
         uint32_t i = ess;
         while (i > 0) {
             i--;
-            if (full && s + cum[i] <= h->e[0].s)
+            if (full && !cx->no_prune && s + cum[i] <= h->e[0].s)
                 break;
             if (adv_term(k[i], d) == d)
                 s += usj_rank_bm25(k[i]->w, usj_postings_freq(k[i]->p),
@@ -1059,7 +1065,7 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
         if (!full || s > h->e[0].s) {
             heap_offer(h, s, d);
             uint32_t was = ess;
-            if (h->n == h->k)
+            if (h->n == h->k && !cx->no_prune)
                 while (ess < n && cum[ess] <= h->e[0].s)
                     ess++;
             if (ess != was) {       /* lists became non-essential: rebuild */
@@ -1136,6 +1142,7 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     }
     if ((rc = build(&cx, q->root, &root)))
         goto done;
+    cx.no_prune = (o.flags & USJ_SEARCH_NOPRUNE) != 0;
     h.k = o.limit ? (size_t)o.limit + o.offset : 0;
     if (h.k && !(h.e = malloc(h.k * sizeof *h.e))) {
         rc = nomem();
@@ -1149,6 +1156,9 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
         run_generic(&cx, root, &h, &r->total);
     if (rc)
         goto done;
+    for (size_t i = 0; i < cx.nall && !cx.err; i++)
+        if (cx.all[i]->p)               /* a cursor that stopped on bad bytes */
+            cx.err = usj_postings_error(cx.all[i]->p);
     if (cx.err) {
         rc = cx.err;
         goto done;

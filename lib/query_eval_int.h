@@ -30,6 +30,7 @@ struct sctx {
     uint32_t         work;
     int              timed_out;
     int              err;
+    int              no_prune;  /* USJ_SEARCH_NOPRUNE: no bound is used */
     usj_analyzer    *an;      /* hit texts (per thread, see need_an) */
     usj_analyzer    *tan;     /* titles */
     it             **all;     /* every iterator, to free */

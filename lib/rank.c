@@ -11,11 +11,21 @@
  * occurrences as tf and uses the sum of its terms' idf; a prefix scores each
  * dictionary term it expands to; ranges, file: and title: filter without
  * scoring; excluded clauses never score. The per-term upper bound used for
- * pruning is the same formula at (max_tf, min_len) of the list or block,
- * which is exact because the score grows with tf and falls with |D|. */
+ * pruning is idf times the largest term impact tf*(k1+1)/(tf + K(|D|)) of
+ * the block or list, stored per block in the skip entries (float32 rounded
+ * up) and widened by a relative 1e-9 for rounding (usj_rank_impact_bound);
+ * the looser bound at (max_tf, min_len) is kept for phrases. */
 #include <math.h>
 
 #include "rank.h"
+
+float usj_rank_impact_f32(double impact)
+{
+    float f = (float)impact;
+    if ((double)f < impact)
+        f = nextafterf(f, INFINITY);
+    return f;
+}
 
 double usj_rank_idf(uint64_t ndocs, uint64_t df)
 {

@@ -33,4 +33,30 @@ static inline double usj_rank_bm25(double w, uint32_t tf, uint32_t dl,
     return w * (double)tf / ((double)tf + usj_rank_norm(dl, avgdl));
 }
 
+/* Term impact: the BM25 of one term without its idf,
+ * tf * (k1 + 1) / (tf + K(dl)), in [0, k1 + 1). */
+static inline double usj_rank_impact(uint32_t tf, uint32_t dl, double avgdl)
+{
+    if (tf == 0)
+        return 0.0;
+    return (USJ_BM25_K1 + 1.0) * (double)tf / ((double)tf + usj_rank_norm(dl, avgdl));
+}
+
+/* The impact as stored in a skip entry: a float32 rounded up (never below
+ * the double value). */
+float usj_rank_impact_f32(double impact);
+
+/* Largest valid stored impact: k1 + 1 as a float32 rounded up. A stored
+ * value outside [0, USJ_IMPACT_MAX] (or NaN) is corruption. */
+#define USJ_IMPACT_MAX 2.2000003f
+
+/* Upper bound of a clause's score from its idf (a phrase: summed idf) and
+ * an impact bound: the relative margin covers the rounding of the scoring
+ * expression (w * tf / (tf + K) with w = idf * (k1 + 1), a few ulps) and of
+ * sums of scores, so pruning on it can never drop a doc that would enter. */
+static inline double usj_rank_impact_bound(double idf, float impact)
+{
+    return idf * (double)impact * (1.0 + 1e-9);
+}
+
 #endif

@@ -1230,7 +1230,8 @@ int usj_writer_commit(usj_writer *w, usj_build_stats *stats)
     /* postings (written straight to the output), positions and dictionary */
     m.w = w;
     m.out = &o->s;
-    usj_penc_init(&m.enc, doclens, &pos_sp);
+    /* same expression as the reader's average length (impacts) */
+    usj_penc_init(&m.enc, doclens, (double)w->total_len / w->ndocs, &pos_sp);
     usj_dictw_init(&m.dict, &dict_sp);
     w->st.postings = w->st.positions = 0;
     if ((rc = usj_out_begin(o)))

@@ -168,6 +168,14 @@ void usj_postings_block(const usj_postings *p, uint32_t *last_doc,
  * usj_postings_block() describes it; the next advance decodes. Returns the
  * last doc of that block, or USJ_DOC_END when past the end. */
 uint32_t usj_postings_shallow(usj_postings *p, uint32_t target);
+/* Largest BM25 term impact tf*(k1+1)/(tf + k1*(1-b+b*len/avgdl)) over the
+ * docs of the block usj_postings_block() describes (0 past the end), and
+ * over the whole list; rounded up, so idf * impact bounds every score of
+ * the block (lib/rank.h: usj_rank_impact_bound). A damaged stored value
+ * (NaN, negative, above k1+1) gives k1+1, the loosest bound, and makes
+ * usj_postings_error() report USJ_ECORRUPT. */
+float usj_postings_block_impact(usj_postings *p);
+float usj_postings_max_impact(usj_postings *p);
 /* 0, or USJ_ECORRUPT when the cursor ended early because a block failed to
  * decode (the message says where). next/advance then return USJ_DOC_END,
  * so callers that must not return short results check this at the end. */

@@ -44,6 +44,9 @@ typedef struct usj_search_opts {
  * not inflated. What a peer engine's "top 10 doc ids" costs, and what a
  * caller that shows its own text needs. */
 #define USJ_SEARCH_NOTEXT 1u
+/* Score every match: no upper-bound (block-max / MaxScore) pruning. Same
+ * results, slower; for tests that check the pruning. */
+#define USJ_SEARCH_NOPRUNE 2u
 
 enum usj_span_kind { USJ_SPAN_TERM = 0, USJ_SPAN_PHRASE = 1, USJ_SPAN_NUMBER = 2 };
 

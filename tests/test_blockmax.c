@@ -1,0 +1,320 @@
+/* tests/test_blockmax.c — block-max bounds (the skip entries' BM25 term
+ * impacts, lib/postings.c) and the pruning built on them (lib/query_eval.c):
+ * every stored impact is the exact rounded-up maximum of its block and bounds
+ * every score in it; pruned searches return exactly what a search without
+ * any bound (USJ_SEARCH_NOPRUNE) returns — same total, docs, scores, order —
+ * for many queries and limits; a damaged impact is USJ_ECORRUPT in the deep
+ * check and at query time, never a crash. Generated corpus: Zipf words,
+ * paragraph lengths 1..240 tokens, so that lists span many blocks and the
+ * impacts of a block's docs differ. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "limits.h"
+#include "query_fixture.h"
+#include "rank.h"
+#include "usj/usj.h"
+
+#define NWORDS 400
+
+static char g_dir[512], g_idx[600];
+
+static void word(char *out, unsigned i)
+{
+    /* "b" + two letters from i, then a fixed tail the stemmer keeps */
+    snprintf(out, 16, "b%c%cx", 'a' + (int)(i % 26), 'a' + (int)(i / 26 % 26));
+}
+
+/* Zipf-like: word i with weight ~ 1 / (i + 1) via inverse of a harmonic CDF
+ * approximated by exp of a uniform draw. */
+static unsigned zipf(uint64_t *s)
+{
+    double u = (double)(fx_rand(s) >> 11) / 9007199254740992.0;
+    unsigned i = (unsigned)(exp(u * log((double)NWORDS + 1.0)) - 1.0);
+    return i < NWORDS ? i : NWORDS - 1;
+}
+
+static void build_corpus(void)
+{
+    cr_assert_eq(fx_tmpdir(g_dir, sizeof g_dir), 0);
+    snprintf(g_idx, sizeof g_idx, "%s/bm.idx", g_dir);
+    usj_writer *w = NULL;
+    cr_assert_eq(usj_writer_open(&w, g_idx, NULL), 0, "%s", usj_error_last());
+    uint64_t s = 0xB10CB10Cull;
+    for (unsigned f = 0; f < 6; f++) {
+        usj_buf b = USJ_BUF_INIT;
+        for (unsigned para = 0; para < 1500; para++) {
+            /* mostly short, some long: lengths 1..240 */
+            unsigned len = 1 + (unsigned)(fx_rand(&s) % 40);
+            if (fx_rand(&s) % 5 == 0)
+                len = 1 + (unsigned)(fx_rand(&s) % 240);
+            for (unsigned t = 0; t < len; t++) {
+                char wd[16];
+                word(wd, zipf(&s));
+                cr_assert_eq(usj_buf_put(&b, wd, strlen(wd)), 0);
+                cr_assert_eq(usj_buf_put(&b, t + 1 < len ? " " : "\n\n", t + 1 < len ? 1 : 2), 0);
+            }
+        }
+        char name[32];
+        snprintf(name, sizeof name, "g%u.txt", f);
+        cr_assert_eq(usj_writer_add_file(w, name, (const char *)b.data, b.len, NULL), 0,
+                     "%s", usj_error_last());
+        usj_buf_free(&b);
+    }
+    cr_assert_eq(usj_writer_commit(w, NULL), 0, "%s", usj_error_last());
+    usj_writer_free(w);
+}
+
+static void teardown(void)
+{
+    fx_rmdir(g_dir);
+}
+
+TestSuite(blockmax, .init = build_corpus, .fini = teardown, .timeout = 300);
+
+/* Every block's impact equals the rounded-up maximum over its docs, bounds
+ * every score, and the list's maximum is the largest block's. */
+Test(blockmax, impacts_are_exact_and_bound_every_score)
+{
+    usj_index *idx = NULL;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0, "%s", usj_error_last());
+    double avgdl = usj_index_avglen(idx);
+    const uint32_t *dl = usj_index_doclens(idx);
+    uint32_t ndocs = usj_index_ndocs(idx);
+    unsigned multi = 0;
+    for (unsigned i = 0; i < NWORDS; i += 3) {
+        char wd[16];
+        word(wd, i);
+        usj_term_info ti;
+        if (usj_index_term(idx, wd, strlen(wd), &ti) != 0)
+            continue;
+        multi += ti.df > USJ_BLOCK_DOCS;
+        usj_postings *p;
+        cr_assert_eq(usj_postings_open(&p, idx, &ti), 0, "%s", usj_error_last());
+        double idf = usj_rank_idf(ndocs, ti.df), w = usj_rank_weight(idf);
+        double bmax = 0, lmax = 0;
+        float cur = -1, listmax = 0;
+        uint32_t blast = 0;
+        for (uint32_t d = usj_postings_next(p); d != USJ_DOC_END; d = usj_postings_next(p)) {
+            uint32_t last, mtf, mlen;
+            usj_postings_block(p, &last, &mtf, &mlen);
+            float imp = usj_postings_block_impact(p);
+            if (cur >= 0 && last != blast) {     /* block done */
+                cr_assert_eq(cur, usj_rank_impact_f32(bmax), "%s block ending %u", wd, blast);
+                bmax = 0;
+            }
+            cur = imp;
+            blast = last;
+            if (imp > listmax)
+                listmax = imp;
+            uint32_t tf = usj_postings_freq(p);
+            double x = usj_rank_impact(tf, dl[d], avgdl);
+            if (x > bmax)
+                bmax = x;
+            if (x > lmax)
+                lmax = x;
+            cr_assert_leq(usj_rank_bm25(w, tf, dl[d], avgdl), usj_rank_impact_bound(idf, imp));
+            cr_assert_leq(imp, USJ_IMPACT_MAX);
+        }
+        cr_assert_eq(cur, usj_rank_impact_f32(bmax), "%s last block", wd);
+        cr_assert_eq(usj_postings_max_impact(p), listmax);
+        cr_assert_eq(usj_postings_max_impact(p), usj_rank_impact_f32(lmax));
+        cr_assert_eq(usj_postings_error(p), 0);
+        usj_postings_free(p);
+    }
+    cr_assert_geq(multi, 10, "too few multi-block lists (%u)", multi);
+    cr_assert_eq(usj_index_check(idx), 0, "%s", usj_error_last());
+    usj_index_unref(idx);
+}
+
+static unsigned exact, compared;
+
+static int near(double a, double b)
+{
+    return fabs(a - b) <= 1e-12 * (1.0 + fabs(a) + fabs(b));
+}
+
+static void same_results(usj_index *idx, usj_analyzer *an, const char *q,
+                         uint32_t limit, uint32_t offset)
+{
+    usj_query *query = NULL;
+    cr_assert_geq(usj_query_parse(&query, q, strlen(q), an), 0, "%s: %s", q, usj_error_last());
+    usj_results *a = NULL, *b = NULL;
+    usj_search_opts o = {0};
+    o.limit = limit;
+    o.offset = offset;
+    o.flags = USJ_SEARCH_NOTEXT;
+    cr_assert_eq(usj_search(&a, idx, query, &o), 0, "%s: %s", q, usj_error_last());
+    o.flags |= USJ_SEARCH_NOPRUNE;
+    cr_assert_eq(usj_search(&b, idx, query, &o), 0, "%s: %s", q, usj_error_last());
+    cr_assert_eq(a->total, b->total, "%s: total", q);
+    cr_assert_eq(a->nhits, b->nhits, "%s: hits", q);
+    for (size_t i = 0; i < a->nhits; i++) {
+        /* MaxScore may add a doc's term scores in another order: equal
+         * up to rounding, and a tie may then fall either way */
+        cr_assert(near(a->hits[i].score, b->hits[i].score), "%s: score %zu: %.17g vs %.17g",
+                  q, i, a->hits[i].score, b->hits[i].score);
+        cr_assert(a->hits[i].doc == b->hits[i].doc ||
+                  near(a->hits[i].score, b->hits[i].score),
+                  "%s (limit %u): hit %zu: doc %u vs %u", q, limit, i,
+                  a->hits[i].doc, b->hits[i].doc);
+        exact += a->hits[i].doc == b->hits[i].doc;
+        compared++;
+    }
+    usj_results_free(a);
+    usj_results_free(b);
+    usj_query_free(query);
+}
+
+/* Pruned and unpruned searches agree for single words, ORs, prefixes, ANDs,
+ * phrases and exclusions, at several limits and offsets. */
+Test(blockmax, pruning_never_changes_the_top_k)
+{
+    usj_index *idx = NULL;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0, "%s", usj_error_last());
+    usj_analyzer *an = NULL;
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+    static const uint32_t limits[][2] = {{1, 0}, {3, 0}, {10, 0}, {10, 5}, {100, 0}};
+    uint64_t s = 0x5EED;
+    unsigned nq = 0;
+    for (unsigned r = 0; r < 120; r++) {
+        char q[256] = "", wd[16];
+        unsigned kind = r % 6, n = 1 + (unsigned)(fx_rand(&s) % 4);
+        for (unsigned j = 0; j < n; j++) {
+            /* favour frequent words: those are the long lists */
+            word(wd, (unsigned)(fx_rand(&s) % (j == 0 ? 20 : 120)));
+            const char *sep = j == 0 ? "" : kind == 1 ? " OR " : kind == 2 ? " | " : " ";
+            if (kind == 0 && j > 0)
+                break;                           /* single word */
+            if (kind == 3 && j == 0)
+                strcat(q, "\"");
+            strcat(q, sep);
+            strcat(q, wd);
+        }
+        if (kind == 3)
+            strcat(q, "\"");
+        if (kind == 4) {                         /* prefix */
+            word(wd, (unsigned)(fx_rand(&s) % 26));
+            snprintf(q, sizeof q, "%.2s*", wd);
+        }
+        if (kind == 5) {                         /* OR with an exclusion */
+            word(wd, (unsigned)(fx_rand(&s) % 60));
+            strcat(q, " OR ");
+            strcat(q, wd);
+            word(wd, (unsigned)(fx_rand(&s) % 60));
+            strcat(q, " -");
+            strcat(q, wd);
+        }
+        for (size_t l = 0; l < sizeof limits / sizeof *limits; l++)
+            same_results(idx, an, q, limits[l][0], limits[l][1]);
+        nq++;
+    }
+    cr_assert_eq(nq, 120);
+    cr_assert_geq(exact, compared * 95 / 100, "%u of %u hits identical", exact, compared);
+    usj_analyzer_free(an);
+    usj_index_unref(idx);
+}
+
+/* The most frequent word: pruning must skip blocks (else it tests nothing)
+ * yet return exactly the unpruned top 10. */
+Test(blockmax, common_word_top10)
+{
+    usj_index *idx = NULL;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0, "%s", usj_error_last());
+    usj_analyzer *an = NULL;
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+    char wd[16];
+    word(wd, 0);
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, wd, strlen(wd), &ti), 0);
+    cr_assert_gt(ti.df, 8 * USJ_BLOCK_DOCS, "df %u", ti.df);
+    same_results(idx, an, wd, 10, 0);
+    /* some block's bound is below the list's: the bounds are per block */
+    usj_postings *p;
+    cr_assert_eq(usj_postings_open(&p, idx, &ti), 0);
+    float mx = usj_postings_max_impact(p), mn = mx;
+    for (uint32_t last = usj_postings_shallow(p, 0); last != USJ_DOC_END;
+         last = usj_postings_shallow(p, last + 1)) {
+        float v = usj_postings_block_impact(p);
+        if (v < mn)
+            mn = v;
+    }
+    cr_assert_lt(mn, mx);
+    usj_postings_free(p);
+    usj_analyzer_free(an);
+    usj_index_unref(idx);
+}
+
+/* Damaged impacts: NaN, negative and too large are rejected when read; a
+ * wrong but plausible value is caught by the deep check of the list. */
+Test(blockmax, damaged_impact_is_corruption)
+{
+    size_t len = 0;
+    char *bytes = fx_slurp(g_idx, &len);
+    cr_assert_not_null(bytes);
+    usj_index *idx = NULL;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0, "%s", usj_error_last());
+    char wd[16];
+    word(wd, 0);
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, wd, strlen(wd), &ti), 0);
+    cr_assert_gt(ti.df, 2 * USJ_BLOCK_DOCS);
+    /* block 1's impact: heap full by then, so the search reads it */
+    size_t at = (size_t)(idx->sec[USJ_SECTION_POSTINGS].p - idx->map) + ti.off +
+                USJ_SKIP_ENTRY + 20;
+    usj_index_unref(idx);
+    cr_assert_lt(at + 4, len);
+    char bad[700];
+    snprintf(bad, sizeof bad, "%s/bad.idx", g_dir);
+    usj_analyzer *an = NULL;
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+    const float vals[] = {NAN, -1.0f, 3.0f, INFINITY, 0.0f};
+    for (size_t v = 0; v < sizeof vals / sizeof *vals; v++) {
+        char *copy = malloc(len);
+        memcpy(copy, bytes, len);
+        uint32_t u;
+        memcpy(&u, &vals[v], 4);
+        usj_st32((uint8_t *)copy + at, u);
+        FILE *f = fopen(bad, "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(fwrite(copy, 1, len, f), len);
+        fclose(f);
+        free(copy);
+        /* the CRC pass notices any change */
+        cr_assert_eq(usj_index_open(&idx, bad, 0), USJ_ECORRUPT);
+        cr_assert_eq(usj_index_open(&idx, bad, USJ_OPEN_NOVERIFY), 0, "%s", usj_error_last());
+        cr_assert_eq(usj_postings_check(idx, wd, strlen(wd), &ti), USJ_ECORRUPT, "value %zu", v);
+        usj_query *q = NULL;
+        cr_assert_geq(usj_query_parse(&q, wd, strlen(wd), an), 0);
+        usj_results *r = NULL;
+        usj_search_opts o = {0};
+        o.limit = 10;
+        o.flags = USJ_SEARCH_NOTEXT;
+        int rc = usj_search(&r, idx, q, &o);
+        if (vals[v] == 0.0f) {
+            cr_assert_eq(rc, 0);                 /* plausible: only check sees it */
+            usj_results_free(r);
+        } else {
+            cr_assert_eq(rc, USJ_ECORRUPT, "value %zu: rc %d", v, rc);
+        }
+        /* an OR reads every block's impact for its list bound */
+        char oq[64];
+        snprintf(oq, sizeof oq, "%s OR %s", wd, "bbax");
+        usj_query *q2 = NULL;
+        cr_assert_geq(usj_query_parse(&q2, oq, strlen(oq), an), 0);
+        rc = usj_search(&r, idx, q2, &o);
+        if (vals[v] == 0.0f)
+            usj_results_free(r);
+        else
+            cr_assert_eq(rc, USJ_ECORRUPT, "OR, value %zu: rc %d", v, rc);
+        usj_query_free(q);
+        usj_query_free(q2);
+        usj_index_unref(idx);
+    }
+    usj_analyzer_free(an);
+    free(bytes);
+}
