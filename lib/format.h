@@ -70,9 +70,11 @@ enum {
 
 /* FILES: nfiles u32, pad u32, first_doc u32 x (nfiles+1), pad to 8,
  * string offsets u64 x nfiles (path NUL title NUL), strings. */
-/* TEXT: nblocks u32, pad u32, entries x (nblocks+1) {off u64, first_doc u32,
- * ulen u32}, compressed data. */
+/* TEXT: raw DEFLATE blocks, the preset dictionary, entries x (nblocks+1)
+ * {off u64, first_doc u32, ulen u32}, trailer {nblocks u32, dict_len u32}
+ * (see lib/docstore.c). */
 #define USJ_TEXT_ENTRY       16u
+#define USJ_TEXT_TRAILER     8u
 /* NUMBERS: records per block of the delta-coded tables (see numidx.c). */
 #define USJ_NUM_BLOCK        64u
 
@@ -150,6 +152,8 @@ struct usj_index {
     const uint8_t *text_entries;
     const uint8_t *text_data;
     uint64_t       text_len;
+    const uint8_t *text_dict;      /* preset dictionary of every block */
+    uint32_t       text_dict_len;
     /* numbers */
     uint64_t       num_count[USJ_NUM_NTYPES], num_nblocks[USJ_NUM_NTYPES];
     const uint8_t *num_index[USJ_NUM_NTYPES];

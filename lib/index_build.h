@@ -83,8 +83,15 @@ typedef struct usj_textw {
     usj_buf    entries;       /* {off u64, first_doc u32, ulen u32} */
     uint32_t   nblocks;
     uint64_t   comp_bytes;
-    z_stream   z;             /* inline compression (no threads) */
-    int        zinit;
+    /* the preset dictionary, built from the first USJ_TEXT_DICT_SAMPLE bytes
+     * of text, which are held back (sample, their lengths as size_t in
+     * sample_lens) until then */
+    usj_buf    dict, sample, sample_lens;
+    uint32_t   sample_first, sample_n;
+    int        dict_ready;
+    z_stream   z, zp;         /* inline compression (no threads): the stream
+                                 and a copy primed with the dictionary */
+    int        zinit, zpinit;
     usj_buf    zout;
     /* compression threads and the ring of jobs [head, tail) */
     int        sync;          /* mutex and condition initialised */

@@ -35,19 +35,32 @@
 #define USJ_MIN_MEMORY          (256u * 1024u)
 /* Documents per postings block (skip data granularity). */
 #define USJ_BLOCK_DOCS          128u
-/* Uncompressed bytes per stored-text block before DEFLATE: 64 KB
- * compresses English ~9% better than 16 KB (kernel docs: 0.31 vs 0.34 of
- * the input) and still inflates in ~0.15 ms per hit shown. */
-#define USJ_TEXT_BLOCK_BYTES    (64u * 1024u)
+/* Uncompressed text per stored-text block (a block is closed once its
+ * texts reach this). With the preset dictionary below, 8 KB blocks at level
+ * 5 take 0.336 of the kernel docs (64 KB blocks without one: 0.330) and a
+ * random paragraph inflates in ~20 us (64 KB: ~110-180 us); 4 KB: 0.352 and
+ * ~12 us, 16 KB: 0.325 and ~33 us (bench/bench_text.c). */
+#define USJ_TEXT_BLOCK_BYTES    (8u * 1024u)
+/* Preset DEFLATE dictionary of the text blocks, at most this many bytes
+ * (DEFLATE's window: a larger one could not be referenced), and at most a
+ * sixteenth of the sample it is built from (a small corpus gets a small one,
+ * none below USJ_TEXT_DICT_MIN bytes of text). */
+#define USJ_TEXT_DICT_BYTES     32768u
+#define USJ_TEXT_DICT_MIN       (64u * 1024u)
+/* Text held back (not compressed) at the start of a build to choose the
+ * dictionary from: 4 MB gives 0.336 of the kernel docs, 1 MB 0.340, the
+ * whole corpus 0.333. The writer holds this much more memory until then. */
+#define USJ_TEXT_DICT_SAMPLE    (4u * 1024u * 1024u)
 
 /* Largest USJ_BLOCK_DOCS the reader accepts (its decode buffers). */
 #define USJ_BLOCK_DOCS_MAX      128u
 /* Longest term stored in the dictionary; the analyzer cuts tokens at
  * USJ_MAX_TOKEN_BYTES, so this only guards the format (ELIMIT/ECORRUPT). */
 #define USJ_MAX_TERM_BYTES      256u
-/* zlib level of stored-text blocks. On 64 KB blocks of English, level 5
- * costs 30% less CPU than 6 for 0.8% more bytes; level 4 saves another
- * third of the CPU but adds 3% (the text is ~45% of the index). */
+/* zlib level of stored-text blocks. On 8 KB blocks with the dictionary
+ * (kernel docs), level 5 costs ~45% less CPU than 6 for 1% more bytes;
+ * level 4 saves a third of the CPU but adds 3% and level 3 6% (the text is
+ * ~45% of the index, whose target is 0.75 x the input). */
 #define USJ_TEXT_ZLEVEL         5
 /* Largest uncompressed text block accepted by the reader: one block holds
  * whole paragraphs, so it can reach a paragraph plus a block of text plus

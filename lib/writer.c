@@ -38,7 +38,8 @@
  * files:     u32 nfiles, u32 0, u32 first_doc x (nfiles + 1) (the last is
  *            ndocs; docs of a file are contiguous), pad to 8, u64 string
  *            offset x nfiles, then per file "path\0title\0".
- * text:      see lib/docstore.c (zlib blocks + block table).
+ * text:      see lib/docstore.c (raw DEFLATE blocks of ~8 KB with a preset
+ *            dictionary, then the dictionary, block table and trailer).
  * numbers:   see lib/numidx.c (per type sorted {i64 value, u32 doc}).
  * ============================================================================
  *
