@@ -158,7 +158,7 @@ index_bytes() {
 }
 # The peers' sources carry "index-version: N", bumped when their indexing
 # changes, so that editing their query side keeps the (slow) cached indexes.
-index_version() { sed -n 's/.*index-version: *\([0-9][0-9.]*\).*/\1/p' "$1" | head -n 1; }
+index_version() { sed -n 's/.*index-version: *\([0-9][0-9.]*\).*/\1/p' "$1" | awk 'NR == 1'; }
 engine_stamp() {   # corpus engine
   local st
   case $2 in
@@ -468,7 +468,7 @@ for c in $CORPORA; do
   echo
   echo "| type | query | matches | TOP-10 | COUNT |"
   echo "|---|---|---:|---:|---:|"
-  sort -t "$(printf '\t')" -k4,4 -g -r "$OUT/$c/usj.counts" | head -n 8 |
+  sort -t "$(printf '\t')" -k4,4 -g -r "$OUT/$c/usj.counts" | awk 'NR <= 8' |
     awk -F'\t' '{ q = $6; gsub(/\|/, "\\|", q); printf "| %s | `%s` | %s | %.0f | %.0f |\n", $1, q, $3, $4, $5 }'
   echo
 done
