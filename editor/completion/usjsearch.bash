@@ -11,7 +11,7 @@ _usj_opts_usjsearch='-n --limit --offset -c --count --index --server --no-server
 _usj_opts_usjindex='-o --output -m --memory -s --split -g --glob -v --verbose
   -q --quiet --stats --check -h --help --version'
 _usj_opts_usjsearchd='--index --socket --listen --threads --max-conns
-  --idle-timeout --query-timeout --pidfile --log-level --foreground --help
+  --idle-timeout --query-timeout --cache --pidfile --log-level --foreground --help
   --version'
 
 _usj_add() {     # _usj_add COMPGEN-ARGS...: append compgen's words
@@ -91,7 +91,7 @@ _usj_complete() {
   fi
   # options taking a value, as "--opt VALUE"
   case $prev in
-    -n|--limit|--offset|--index|--server|--timeout|--color|--colour|-o|--output|-m|--memory|-s|--split|-g|--glob|--socket|--listen|--threads|--max-conns|--idle-timeout|--query-timeout|--pidfile|--log-level)
+    -n|--limit|--offset|--index|--server|--timeout|--color|--colour|-o|--output|-m|--memory|-s|--split|-g|--glob|--socket|--listen|--threads|--max-conns|--idle-timeout|--query-timeout|--cache|--pidfile|--log-level)
       _usj_value "$prev" "$cur"
       return 0 ;;
   esac
