@@ -176,6 +176,10 @@ uint32_t usj_postings_shallow(usj_postings *p, uint32_t target);
  * usj_postings_error() report USJ_ECORRUPT. */
 float usj_postings_block_impact(usj_postings *p);
 float usj_postings_max_impact(usj_postings *p);
+/* Hint: the caller reads usj_index_doclens()[doc] of the docs advance
+ * returns (to score them); the cursor then prefetches the lengths of the
+ * docs a few places ahead in its block. */
+void usj_postings_prefetch_lengths(usj_postings *p, int on);
 /* 0, or USJ_ECORRUPT when the cursor ended early because a block failed to
  * decode (the message says where). next/advance then return USJ_DOC_END,
  * so callers that must not return short results check this at the end. */
