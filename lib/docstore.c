@@ -59,13 +59,12 @@
 
 #define DICT_DMER   6u        /* bytes of the counted strings */
 #define DICT_SEG    32u       /* bytes of one dictionary segment */
-#define DICT_HBITS  20u       /* counters: 4 MB, freed once the dictionary is built */
+#define DICT_HBITS  18u       /* counters: 1 MB (cache-resident; 4 MB chose as
+                                 well on the kernel docs, 2.5x slower) */
 
 static uint32_t dmer_hash(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (unsigned i = 0; i < DICT_DMER; i++)
-        v |= (uint64_t)p[i] << (8 * i);
+    uint64_t v = usj_ld32(p) | (uint64_t)(p[4] | (uint32_t)p[5] << 8) << 32;
     return (uint32_t)((v * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - DICT_HBITS));
 }
 

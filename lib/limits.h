@@ -37,9 +37,9 @@
 #define USJ_BLOCK_DOCS          128u
 /* Uncompressed text per stored-text block (a block is closed once its
  * texts reach this). With the preset dictionary below, 8 KB blocks at level
- * 5 take 0.336 of the kernel docs (64 KB blocks without one: 0.330) and a
- * random paragraph inflates in ~20 us (64 KB: ~110-180 us); 4 KB: 0.352 and
- * ~12 us, 16 KB: 0.325 and ~33 us (bench/bench_text.c). */
+ * 5 take 0.331 x the input on the kernel docs (64 KB blocks without one:
+ * 0.326) and a random paragraph costs ~19 us (64 KB: ~110-220 us); 4 KB:
+ * 0.347 and ~12 us, 16 KB: 0.321 and ~33 us (bench/bench_text.c). */
 #define USJ_TEXT_BLOCK_BYTES    (8u * 1024u)
 /* Preset DEFLATE dictionary of the text blocks, at most this many bytes
  * (DEFLATE's window: a larger one could not be referenced), and at most a
@@ -48,8 +48,8 @@
 #define USJ_TEXT_DICT_BYTES     32768u
 #define USJ_TEXT_DICT_MIN       (64u * 1024u)
 /* Text held back (not compressed) at the start of a build to choose the
- * dictionary from: 4 MB gives 0.336 of the kernel docs, 1 MB 0.340, the
- * whole corpus 0.333. The writer holds this much more memory until then. */
+ * dictionary from: 4 MB gives 0.331 x the kernel docs, 1 MB ~1.2% more
+ * text bytes. The writer holds this much more memory until then. */
 #define USJ_TEXT_DICT_SAMPLE    (4u * 1024u * 1024u)
 
 /* Largest USJ_BLOCK_DOCS the reader accepts (its decode buffers). */
