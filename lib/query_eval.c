@@ -431,7 +431,6 @@ static int build_term(sctx *cx, const qnode *q, const char *term,
     if (rc)
         return rc;
     t->adv = adv_term;
-    usj_postings_prefetch_lengths(t->p, 1);
     t->ti = ti;
     t->idf = usj_rank_idf(cx->ndocs, ti.df);
     t->w = usj_rank_weight(t->idf);
@@ -825,6 +824,7 @@ static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
     *total = t->ti.df;
     if (h->k == 0)
         return;
+    usj_postings_prefetch_lengths(t->p, 1);     /* every doc read is scored */
     uint32_t d = 0;
     for (;;) {
         if (tick(cx))
@@ -849,15 +849,47 @@ static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
     }
 }
 
+/* Bound of score(t) on the doc the tree is on, from the impacts of the
+ * postings blocks under it (no doc length read): a term's block bound; an
+ * AND sums its kids'; a phrase's frequency is at most each word's tf in the
+ * same doc, so summed idf times the smallest of its words' block impacts.
+ * Anything else: its static bound. */
+static double cur_ub(it *t)
+{
+    switch (t->kind) {
+    case IT_TERM:
+        return usj_rank_impact_bound(t->idf, usj_postings_block_impact(t->p));
+    case IT_PHRASE: {
+        float m = USJ_IMPACT_MAX;
+        for (uint32_t i = 0; i < t->nkids; i++) {
+            float v = usj_postings_block_impact(t->kids[i]->p);
+            if (v < m)
+                m = v;
+        }
+        return usj_rank_impact_bound(t->idf, m);
+    }
+    case IT_AND: {
+        double s = 0;
+        for (uint32_t i = 0; i < t->nkids; i++)
+            s += cur_ub(t->kids[i]);
+        return s;
+    }
+    default:
+        return t->ub;
+    }
+}
+
 /* Any tree: count every match; score only while the tree's bound can still
- * beat the heap (docs come in increasing order, so ties lose). */
+ * beat the heap (docs come in increasing order, so ties lose), first the
+ * static bound, then the bound from the current blocks. */
 static void run_generic(sctx *cx, it *root, heap *h, uint64_t *total)
 {
     uint64_t n = 0;
     uint32_t d = root->adv(root, 0);
     while (d != USJ_DOC_END) {
         n++;
-        if (h->k && (h->n < h->k || cx->no_prune || root->ub > h->e[0].s))
+        if (h->k && (h->n < h->k || cx->no_prune ||
+                     (root->ub > h->e[0].s && cur_ub(root) > h->e[0].s)))
             heap_offer(h, score(root), d);
         if (tick(cx))
             break;
@@ -1007,6 +1039,7 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
     uint32_t n = t->nkids;
     it **k = t->kids;              /* reordered in place: scoring is a sum */
     for (uint32_t i = 0; i < n; i++) {
+        usj_postings_prefetch_lengths(k[i]->p, 1);   /* candidates are scored */
         /* the list's largest impact is tighter than (max_tf, min_len) */
         double b = usj_rank_impact_bound(k[i]->idf, usj_postings_max_impact(k[i]->p));
         if (b < k[i]->ub)

@@ -181,21 +181,25 @@ Test(blockmax, pruning_never_changes_the_top_k)
     static const uint32_t limits[][2] = {{1, 0}, {3, 0}, {10, 0}, {10, 5}, {100, 0}};
     uint64_t s = 0x5EED;
     unsigned nq = 0;
-    for (unsigned r = 0; r < 120; r++) {
+    for (unsigned r = 0; r < 160; r++) {
         char q[256] = "", wd[16];
-        unsigned kind = r % 6, n = 1 + (unsigned)(fx_rand(&s) % 4);
+        /* 0 word, 1-2 OR, 3 phrase, 4 prefix, 5 OR -word, 6 AND,
+         * 7 AND with a phrase */
+        unsigned kind = r % 8, n = 1 + (unsigned)(fx_rand(&s) % 4);
+        if (kind >= 6 && n < 3)
+            n = 3;
         for (unsigned j = 0; j < n; j++) {
             /* favour frequent words: those are the long lists */
             word(wd, (unsigned)(fx_rand(&s) % (j == 0 ? 20 : 120)));
             const char *sep = j == 0 ? "" : kind == 1 ? " OR " : kind == 2 ? " | " : " ";
             if (kind == 0 && j > 0)
                 break;                           /* single word */
-            if (kind == 3 && j == 0)
-                strcat(q, "\"");
             strcat(q, sep);
+            if ((kind == 3 && j == 0) || (kind == 7 && j == 1))
+                strcat(q, "\"");
             strcat(q, wd);
         }
-        if (kind == 3)
+        if (kind == 3 || kind == 7)
             strcat(q, "\"");
         if (kind == 4) {                         /* prefix */
             word(wd, (unsigned)(fx_rand(&s) % 26));
@@ -213,7 +217,7 @@ Test(blockmax, pruning_never_changes_the_top_k)
             same_results(idx, an, q, limits[l][0], limits[l][1]);
         nq++;
     }
-    cr_assert_eq(nq, 120);
+    cr_assert_eq(nq, 160);
     cr_assert_geq(exact, compared * 95 / 100, "%u of %u hits identical", exact, compared);
     usj_analyzer_free(an);
     usj_index_unref(idx);
