@@ -271,9 +271,9 @@ static int load_block(usj_postings *p, uint32_t b)
         uint64_t d = (uint64_t)base + p->docs[i];
         if (d >= ndocs)
             return corrupt(p, "doc id out of range", b);
-        /* tf <= the doc's length is checked where positions are decoded
-         * (and by the deep check): reading the length here would cost a
-         * cache miss per posting */
+        /* tf <= the doc's length is checked where the doc's positions are
+         * decoded (and by the deep check): reading the length here would
+         * cost a cache miss per posting */
         p->docs[i] = (uint32_t)d;
         p->tfs[i] += 1;
         base = (uint32_t)d + 1;
@@ -451,9 +451,10 @@ int usj_postings_positions(usj_postings *p, const uint32_t **pos, uint32_t *n)
     if (p->pos_blk != p->blk + 1) {
         uint64_t total = 0;
         for (uint32_t i = 0; i < p->n; i++) {
-            /* bounds the positions a corrupt block can ask for */
-            if (p->tfs[i] > p->idx->doclens[p->docs[i]])
-                return corrupt(p, "tf larger than the document", p->blk);
+            /* bounds the positions a corrupt block can ask for (without
+             * reading 128 doc lengths: the requested doc's is read below) */
+            if (p->tfs[i] > p->max_tf)
+                return corrupt(p, "tf larger than the term's largest", p->blk);
             p->pstart[i] = (uint32_t)total;
             total += p->tfs[i];
             if (total > UINT32_MAX)
@@ -494,6 +495,8 @@ int usj_postings_positions(usj_postings *p, const uint32_t **pos, uint32_t *n)
     uint32_t i = p->i;
     uint32_t *q = p->pos + p->pstart[i];
     uint32_t tf = p->tfs[i];
+    if (tf > p->idx->doclens[p->docs[i]])
+        return corrupt(p, "tf larger than the document", p->blk);
     if (!p->conv[i]) {
         uint64_t acc = 0;
         for (uint32_t k = 0; k < tf; k++) {
