@@ -190,8 +190,14 @@ static void *worker(void *arg)
         j->state = JOB_RUNNING;
         pthread_mutex_unlock(&t->mu);
         /* jobs are queued only once the dictionary is final */
-        int rc = primed ? 0 : prime(&zp, &zpinit, &t->dict);
-        primed = rc == 0;
+        int rc = 0;
+        if (!primed) {
+            if (zpinit)                 /* a failed earlier attempt */
+                deflateEnd(&zp);
+            zpinit = 0;
+            rc = prime(&zp, &zpinit, &t->dict);
+            primed = rc == 0;
+        }
         if (!rc)
             rc = compress_block(&z, &zinit, &zp, &j->lens, &j->text, &j->out);
         const char *msg = rc ? usj_error_last() : "";
@@ -321,8 +327,15 @@ int usj_textw_flush(usj_textw *t)
         return usj_error_set(USJ_ELIMIT, "text block of %zu bytes", total);
     int rc;
     if (t->nthreads == 0) {
-        if ((!t->zpinit && (rc = prime(&t->zp, &t->zpinit, &t->dict))) ||
-            (rc = compress_block(&t->z, &t->zinit, &t->zp, &t->lens, &t->text, &t->zout)) ||
+        if (!t->zprimed) {
+            if (t->zpinit)
+                deflateEnd(&t->zp);
+            t->zpinit = 0;
+            if ((rc = prime(&t->zp, &t->zpinit, &t->dict)))
+                return rc;
+            t->zprimed = 1;
+        }
+        if ((rc = compress_block(&t->z, &t->zinit, &t->zp, &t->lens, &t->text, &t->zout)) ||
             (rc = append_block(t, &t->zout, t->first_doc, total)))
             return rc;
     } else {

@@ -91,7 +91,7 @@ typedef struct usj_textw {
     int        dict_ready;
     z_stream   z, zp;         /* inline compression (no threads): the stream
                                  and a copy primed with the dictionary */
-    int        zinit, zpinit;
+    int        zinit, zpinit, zprimed;
     usj_buf    zout;
     /* compression threads and the ring of jobs [head, tail) */
     int        sync;          /* mutex and condition initialised */
