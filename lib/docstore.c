@@ -86,10 +86,14 @@ static int build_dict(const uint8_t *s, size_t n, usj_buf *dict)
     size_t nseg = want / DICT_SEG;
     if (n < USJ_TEXT_DICT_MIN || nseg == 0)
         return 0;
+    const size_t w = DICT_SEG - DICT_DMER + 1;    /* strings in a segment */
+    size_t ep = n / nseg, ns = 0;                  /* ep >= 16 * DICT_SEG */
     uint32_t *f = calloc((size_t)1 << DICT_HBITS, sizeof *f);
+    uint32_t *cnt = malloc(ep * sizeof *cnt);      /* counts of an epoch's strings */
     dict_seg *sg = malloc(nseg * sizeof *sg);
-    if (!f || !sg) {
+    if (!f || !cnt || !sg) {
         free(f);
+        free(cnt);
         free(sg);
         return usj_error_set(USJ_ENOMEM, "out of memory (text dictionary)");
     }
@@ -97,27 +101,28 @@ static int build_dict(const uint8_t *s, size_t n, usj_buf *dict)
         uint32_t *c = &f[dmer_hash(s + i)];
         *c += *c < UINT32_MAX;
     }
-    const size_t w = DICT_SEG - DICT_DMER + 1;    /* strings in a segment */
-    size_t ep = n / nseg, ns = 0;                  /* ep >= 16 * DICT_SEG */
     for (size_t e = 0; e < nseg; e++) {
-        size_t a = e * ep, b = a + ep;             /* windows [i, i + DICT_SEG) in [a, b) */
-        uint64_t sum = 0, best;
-        size_t at = a;
-        for (size_t i = a; i < a + w; i++)
-            sum += f[dmer_hash(s + i)];
+        size_t a = e * ep, m = ep - DICT_DMER + 1;  /* strings starting in [a, a + m) */
+        for (size_t i = 0; i < m; i++)
+            cnt[i] = f[dmer_hash(s + a + i)];
+        uint64_t sum = 0, best;                    /* windows [a + i, a + i + DICT_SEG) */
+        size_t at = 0;
+        for (size_t i = 0; i < w; i++)
+            sum += cnt[i];
         best = sum;
-        for (size_t i = a + 1; i + DICT_SEG <= b; i++) {
-            sum += f[dmer_hash(s + i + w - 1)];
-            sum -= f[dmer_hash(s + i - 1)];
+        for (size_t i = 1; i + w <= m; i++) {
+            sum += cnt[i + w - 1];
+            sum -= cnt[i - 1];
             if (sum > best) {
                 best = sum;
                 at = i;
             }
         }
-        for (size_t i = at; i < at + w; i++)
-            f[dmer_hash(s + i)] = 0;
-        sg[ns++] = (dict_seg){at, best};
+        for (size_t i = 0; i < w; i++)
+            f[dmer_hash(s + a + at + i)] = 0;
+        sg[ns++] = (dict_seg){a + at, best};
     }
+    free(cnt);
     free(f);
     qsort(sg, ns, sizeof *sg, seg_cmp);
     int rc = usj_buf_reserve(dict, ns * DICT_SEG);
