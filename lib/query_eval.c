@@ -1057,8 +1057,6 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
     for (uint32_t i = 0; i < n; i++)
         cum[i] = acc += k[i]->ub;
     uint32_t ess = 0;              /* k[ess..n) are essential */
-    uint32_t chk_upto = 0;         /* last block-max look: its range, */
-    double chk_thr = -1;           /* and the heap's worst then */
     uint32_t hn = 0;
     for (uint32_t i = 0; i < n; i++)
         if (adv_term(k[i], 0) != USJ_DOC_END)
@@ -1066,32 +1064,19 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
     ch_build(hp, hn);
     while (hn > 0 && !tick(cx)) {
         uint32_t d = hp[0]->doc;
-        /* (looked again only past the blocks or once the heap moved) */
-        if (h->n == h->k && !cx->no_prune &&
-            (d > chk_upto || h->e[0].s != chk_thr)) {
-            /* block-max: the blocks of every list that hold the next docs
-             * from d on; while d..upto lies in all of them, no doc there
-             * beats the sum of their bounds. If that cannot beat the heap,
-             * the essential lists jump past upto without scoring. */
-            double thr = h->e[0].s, b = 0;
-            uint32_t upto = USJ_DOC_END;
-            for (uint32_t j = 0; j < n && b <= thr; j++) {
-                uint32_t last = usj_postings_shallow(k[j]->p, d);
-                if (last == USJ_DOC_END)
-                    continue;
-                b += usj_rank_impact_bound(k[j]->idf, usj_postings_block_impact(k[j]->p));
-                if (last < upto)
-                    upto = last;
-            }
-            chk_upto = upto;
-            chk_thr = thr;
-            if (b <= thr) {
-                uint32_t m = 0;
-                for (uint32_t j = 0; j < hn; j++)
-                    if (upto != USJ_DOC_END && adv_term(hp[j], upto + 1) != USJ_DOC_END)
-                        hp[m++] = hp[j];
-                hn = m;
-                ch_build(hp, hn);
+        if (hn == 1 && ess > 0 && h->n == h->k && !cx->no_prune) {
+            /* one essential list left: skip its blocks whose bound plus
+             * every other list's bound cannot beat the heap (measured: the
+             * same look over every list's block at each candidate costs
+             * more than it saves, blocks of 128 docs nearly always hold a
+             * doc near the list's largest impact) */
+            it *c = hp[0];
+            uint32_t last = usj_postings_shallow(c->p, d);
+            if (last != USJ_DOC_END &&
+                usj_rank_impact_bound(c->idf, usj_postings_block_impact(c->p)) +
+                cum[ess - 1] <= h->e[0].s) {
+                if (adv_term(c, last + 1) == USJ_DOC_END)
+                    hn = 0;
                 continue;
             }
         }
