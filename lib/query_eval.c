@@ -18,8 +18,11 @@
  * block's largest term impact, stored in its skip entry) beats the heap; an
  * OR of terms (also a prefix) runs MaxScore on per-list bounds (idf times
  * the list's largest impact) and skips whole blocks of the last essential
- * list on block bounds. USJ_SEARCH_NOPRUNE turns every such skip off (the
- * tests compare both ways).
+ * list on block bounds; other trees (AND, phrases) count every match but
+ * score one only when the bound from its words' current blocks beats the
+ * heap (no doc length read otherwise). Cursors whose docs are all scored
+ * prefetch doc lengths ahead. USJ_SEARCH_NOPRUNE turns every such skip off
+ * (the tests compare both ways).
  *
  * Work is bounded by a deadline checked every USJ_QUERY_CHECK_EVERY steps
  * (USJ_ETIMEOUT). Hits are built in lib/query_hits.c. */
