@@ -29,7 +29,6 @@ data=(
   "editor/emacs/usjsearch.el:share/emacs/site-lisp/usjsearch.el"
   "editor/completion/usjsearch.bash:$completion_dir/usjsearch"
   "docs/FZF.md:share/doc/usjsearch/FZF.md"
-  "docs/EDITORS.md:share/doc/usjsearch/EDITORS.md"
   "docs/QUERY.md:share/doc/usjsearch/QUERY.md"
   "docs/PROTOCOL.md:share/doc/usjsearch/PROTOCOL.md"
   "README.md:share/doc/usjsearch/README.md"

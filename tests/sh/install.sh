@@ -34,7 +34,7 @@ done
 "$p/bin/usjsearch" --help >/dev/null || fail "installed usjsearch does not run"
 for f in share/man/man1/usjsearch.1 share/man/man1/usjindex.1 share/man/man8/usjsearchd.8 \
          share/emacs/site-lisp/usjsearch.el share/bash-completion/completions/usjsearch \
-         share/doc/usjsearch/FZF.md share/doc/usjsearch/EDITORS.md \
+         share/doc/usjsearch/FZF.md \
          lib/systemd/user/usjsearchd.service; do
   [ -f "$p/$f" ] || fail "$f not installed"
   [ "$(stat -c %a "$p/$f")" = 644 ] || fail "$f: mode $(stat -c %a "$p/$f")"
