@@ -132,10 +132,68 @@ static int build_dict(const uint8_t *s, size_t n, usj_buf *dict)
     return rc;
 }
 
-/* A deflate stream primed with the dictionary (raw DEFLATE, 32 KB window). */
-static int prime(z_stream *zp, int *init, const usj_buf *dict)
+/* zlib's allocations of one compressing thread. Each block's deflateCopy
+ * allocates ~256 KB and the previous copy frees as much: with plain malloc,
+ * glibc may give that memory back to the system and fault it in again for
+ * every block (measured: 85 us per copy instead of 3), so freed buffers are
+ * kept here for the next copy. A buffer carries its size in front. */
+#define ZPOOL_SLOTS 8u
+#define ZPOOL_HDR   16u
+typedef struct zpool {
+    void    *p[ZPOOL_SLOTS];
+    unsigned k;
+} zpool;
+
+static voidpf zpool_alloc(voidpf op, uInt items, uInt size)
+{
+    zpool *z = op;
+    size_t n = (size_t)items * size;
+    if (size && n / size != items)
+        return Z_NULL;
+    for (unsigned i = 0; i < z->k; i++) {
+        size_t have;
+        memcpy(&have, z->p[i], sizeof have);
+        if (have == n) {
+            char *p = z->p[i];
+            z->p[i] = z->p[--z->k];
+            return p + ZPOOL_HDR;
+        }
+    }
+    if (n > SIZE_MAX - ZPOOL_HDR)
+        return Z_NULL;
+    char *p = malloc(n + ZPOOL_HDR);
+    if (!p)
+        return Z_NULL;
+    memcpy(p, &n, sizeof n);
+    return p + ZPOOL_HDR;
+}
+
+static void zpool_free(voidpf op, voidpf ptr)
+{
+    zpool *z = op;
+    if (!ptr)
+        return;
+    char *p = (char *)ptr - ZPOOL_HDR;
+    if (z->k < ZPOOL_SLOTS)
+        z->p[z->k++] = p;
+    else
+        free(p);
+}
+
+static void zpool_drain(zpool *z)
+{
+    while (z && z->k)
+        free(z->p[--z->k]);
+}
+
+/* A deflate stream primed with the dictionary (raw DEFLATE, 32 KB window);
+ * its copies allocate from pool. */
+static int prime(z_stream *zp, int *init, const usj_buf *dict, zpool *pool)
 {
     memset(zp, 0, sizeof *zp);
+    zp->zalloc = zpool_alloc;
+    zp->zfree = zpool_free;
+    zp->opaque = pool;
     if (deflateInit2(zp, USJ_TEXT_ZLEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return usj_error_set(USJ_ENOMEM, "zlib: cannot initialise deflate");
     *init = 1;
@@ -182,6 +240,7 @@ static void *worker(void *arg)
     usj_textw *t = arg;
     z_stream z, zp;
     int zinit = 0, zpinit = 0, primed = 0;
+    zpool pool = {{NULL}, 0};
     pthread_mutex_lock(&t->mu);
     while (!t->quit) {
         usj_tjob *j = NULL;
@@ -200,7 +259,7 @@ static void *worker(void *arg)
             if (zpinit)                 /* a failed earlier attempt */
                 deflateEnd(&zp);
             zpinit = 0;
-            rc = prime(&zp, &zpinit, &t->dict);
+            rc = prime(&zp, &zpinit, &t->dict, &pool);
             primed = rc == 0;
         }
         if (!rc)
@@ -217,6 +276,7 @@ static void *worker(void *arg)
         deflateEnd(&z);
     if (zpinit)
         deflateEnd(&zp);
+    zpool_drain(&pool);
     return NULL;
 }
 
@@ -336,7 +396,9 @@ int usj_textw_flush(usj_textw *t)
             if (t->zpinit)
                 deflateEnd(&t->zp);
             t->zpinit = 0;
-            if ((rc = prime(&t->zp, &t->zpinit, &t->dict)))
+            if (!t->zpool && !(t->zpool = calloc(1, sizeof(zpool))))
+                return usj_error_set(USJ_ENOMEM, "out of memory (zlib pool)");
+            if ((rc = prime(&t->zp, &t->zpinit, &t->dict, t->zpool)))
                 return rc;
             t->zprimed = 1;
         }
@@ -405,6 +467,8 @@ void usj_textw_free(usj_textw *t)
         deflateEnd(&t->z);
     if (t->zpinit)
         deflateEnd(&t->zp);
+    zpool_drain(t->zpool);
+    free(t->zpool);
     usj_buf_free(&t->lens);
     usj_buf_free(&t->text);
     usj_buf_free(&t->zout);

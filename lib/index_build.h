@@ -92,6 +92,7 @@ typedef struct usj_textw {
     z_stream   z, zp;         /* inline compression (no threads): the stream
                                  and a copy primed with the dictionary */
     int        zinit, zpinit, zprimed;
+    void      *zpool;         /* their allocations (docstore.c) */
     usj_buf    zout;
     /* compression threads and the ring of jobs [head, tail) */
     int        sync;          /* mutex and condition initialised */
