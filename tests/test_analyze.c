@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "limits.h"
+#include "support/seeds.h"
 #include "usj/analyze.h"
 #include "usj/error.h"
 #include "usj/para.h"
@@ -387,29 +388,6 @@ Test(analyze, results_reused_across_calls)
 
 /* ---- properties over the seeds ---- */
 
-static char *read_seed(const char *name, size_t *len)
-{
-    const char *root = getenv("USJ_TEST_ROOT");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/seeds/%s", root ? root : ".", name);
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
-}
-
-static const char *const seeds[] = {
-    "000_3e9f356e5c9bf5c6.txt", "001_ec36a14128f0579a.txt",
-    "002_ec4eb60320c4ba37.txt", "003_25b43f502759b295.txt",
-    "004_34c4a962b3f42fed.txt",
-};
 
 typedef struct seedctx {
     usj_analyzer *other;     /* analyzes each token's span on its own */
@@ -458,9 +436,9 @@ Test(analyze, seeds_spans_reanalyze_to_the_same_token)
 {
     seedctx ctx = {0};
     cr_assert_eq(usj_analyzer_new(&ctx.other, 0), 0);
-    for (size_t f = 0; f < sizeof seeds / sizeof seeds[0]; f++) {
+    for (size_t f = 0; f < sizeof tst_seed_names / sizeof tst_seed_names[0]; f++) {
         size_t len;
-        char *buf = read_seed(seeds[f], &len);
+        char *buf = tst_read_seed(tst_seed_names[f], &len);
         cr_assert_eq(usj_para_split(buf, len, USJ_SPLIT_AUTO, check_para,
                                     &ctx), 0);
         free(buf);
@@ -472,7 +450,7 @@ Test(analyze, seeds_spans_reanalyze_to_the_same_token)
 Test(analyze, seeds_known_tokens)
 {
     size_t len;
-    char *buf = read_seed("004_34c4a962b3f42fed.txt", &len);
+    char *buf = tst_read_seed("004_34c4a962b3f42fed.txt", &len);
     const usj_analysis *r = run(nz, buf, len);
     size_t japan = 0, s_alone = 0, dont = 0;
     for (size_t i = 0; i < r->ntokens; i++) {
@@ -535,7 +513,7 @@ static void *thr_main(void *arg)
 Test(analyze, threads_with_their_own_analyzers_agree)
 {
     size_t len;
-    char *buf = read_seed("001_ec36a14128f0579a.txt", &len);
+    char *buf = tst_read_seed("001_ec36a14128f0579a.txt", &len);
     thr one = {buf, len, 0, 0};
     thr_main(&one);
     cr_assert_eq(one.rc, 0);

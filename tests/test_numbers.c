@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/seeds.h"
 #include "usj/analyze.h"
 #include "usj/error.h"
 #include "usj/para.h"
@@ -220,29 +221,6 @@ Test(numbers, type_names)
 
 /* ---- the seeds ---- */
 
-static char *read_seed(const char *name, size_t *len)
-{
-    const char *root = getenv("USJ_TEST_ROOT");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/seeds/%s", root ? root : ".", name);
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
-}
-
-static const char *const seeds[] = {
-    "000_3e9f356e5c9bf5c6.txt", "001_ec36a14128f0579a.txt",
-    "002_ec4eb60320c4ba37.txt", "003_25b43f502759b295.txt",
-    "004_34c4a962b3f42fed.txt",
-};
 
 typedef struct scan {
     size_t   file;
@@ -286,7 +264,7 @@ Test(numbers, seeds_trillions_exactly_where_expected)
     scan s = {0};
     for (s.file = 0; s.file < 5; s.file++) {
         size_t len;
-        char *buf = read_seed(seeds[s.file], &len);
+        char *buf = tst_read_seed(tst_seed_names[s.file], &len);
         cr_assert_eq(usj_para_split(buf, len, USJ_SPLIT_AUTO, scan_para, &s),
                      0);
         free(buf);
@@ -309,7 +287,7 @@ Test(numbers, seed_line_with_dates_and_money)
 {
     /* seeds/001 line 16: "As of February 8, 2025, ..." */
     size_t len;
-    char *buf = read_seed("001_ec36a14128f0579a.txt", &len);
+    char *buf = tst_read_seed("001_ec36a14128f0579a.txt", &len);
     const char *p = strstr(buf, "As of February 8, 2025,");
     cr_assert_not_null(p);
     const usj_analysis *r;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "limits.h"
+#include "support/seeds.h"
 #include "usj/para.h"
 
 #define MAXP 4096
@@ -35,23 +36,6 @@ static collected *split(const char *buf, size_t len, usj_split_mode mode)
     return c;
 }
 
-static char *read_seed(const char *name, size_t *len)
-{
-    const char *root = getenv("USJ_TEST_ROOT");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/seeds/%s", root ? root : ".", name);
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
-}
 
 static const struct {
     const char *name;
@@ -112,7 +96,7 @@ Test(para, seeds_one_paragraph_per_nonblank_line)
     size_t total = 0;
     for (size_t f = 0; f < 5; f++) {
         size_t len;
-        char *buf = read_seed(seeds[f].name, &len);
+        char *buf = tst_read_seed(seeds[f].name, &len);
         static uint32_t no[MAXP];
         static size_t off[MAXP], ln[MAXP];
         size_t want = ref_lines(buf, len, no, off, ln);
@@ -145,7 +129,7 @@ Test(para, seeds_titles)
 {
     for (size_t f = 0; f < 5; f++) {
         size_t len;
-        char *buf = read_seed(seeds[f].name, &len);
+        char *buf = tst_read_seed(seeds[f].name, &len);
         const char *t;
         size_t tl;
         usj_para_title(buf, len, &t, &tl);
@@ -257,7 +241,7 @@ Test(para, wrap_limits_are_the_documented_ones)
 Test(para, crlf_matches_lf)
 {
     size_t len;
-    char *buf = read_seed("002_ec4eb60320c4ba37.txt", &len);
+    char *buf = tst_read_seed("002_ec4eb60320c4ba37.txt", &len);
     char *crlf = malloc(len * 2 + 1);
     size_t m = 0;
     for (size_t i = 0; i < len; i++) {
@@ -354,7 +338,7 @@ Test(para, blank_and_edge_inputs)
 Test(para, callback_stops_the_split)
 {
     size_t len;
-    char *buf = read_seed("001_ec36a14128f0579a.txt", &len);
+    char *buf = tst_read_seed("001_ec36a14128f0579a.txt", &len);
     collected *c = calloc(1, sizeof *c);
     c->stop_after = 5;
     cr_assert_eq(usj_para_split(buf, len, USJ_SPLIT_AUTO, collect, c), 7);
