@@ -90,6 +90,10 @@
 #define USJ_MAX_RESULTS         10000u
 /* Default per-query deadline. */
 #define USJ_DEFAULT_QUERY_TIMEOUT_MS 5000u
+/* Stored-text caches kept per searching thread (direct-mapped by doc id >>
+ * USJ_TEXT_CACHE_SHIFT): up to 32 inflated 8 KB blocks, ~256 KB a thread. */
+#define USJ_TEXT_CACHE_SLOTS    32u
+#define USJ_TEXT_CACHE_SHIFT    3u
 /* Default snippet width for long paragraphs (bytes of text shown). */
 #define USJ_DEFAULT_SNIPPET_BYTES 240u
 /* Evaluation steps (docs matched or skipped) between two looks at the

@@ -27,6 +27,7 @@
  * Work is bounded by a deadline checked every USJ_QUERY_CHECK_EVERY steps
  * (USJ_ETIMEOUT). Hits are built in lib/query_hits.c. */
 #include <assert.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1147,6 +1148,37 @@ static void cx_free(sctx *cx)
     free(cx->posbuf);
 }
 
+/* Stored-text blocks inflated by this thread's searches, kept across
+ * searches: a direct-mapped set of USJ_TEXT_CACHE_SLOTS caches chosen by doc
+ * id (neighbouring paragraphs share a block). A daemon worker that answers
+ * the same articles again finds their blocks inflated; each cache is tagged
+ * with the index that filled it, so a reload never serves stale text.
+ * Freed when the thread exits. */
+static _Thread_local usj_textcache tl_tc[USJ_TEXT_CACHE_SLOTS];
+static pthread_key_t tc_key;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static int tc_key_ok;
+
+static void tc_destroy(void *p)
+{
+    usj_textcache *c = p;
+    for (unsigned i = 0; i < USJ_TEXT_CACHE_SLOTS; i++)
+        usj_textcache_free(&c[i]);
+}
+static void tc_key_make(void) { tc_key_ok = pthread_key_create(&tc_key, tc_destroy) == 0; }
+
+static usj_textcache *text_cache_for(uint32_t doc)
+{
+    static _Thread_local int registered;
+    if (!registered) {
+        pthread_once(&tc_once, tc_key_make);
+        if (tc_key_ok)
+            pthread_setspecific(tc_key, tl_tc);
+        registered = 1;
+    }
+    return &tl_tc[(doc >> USJ_TEXT_CACHE_SHIFT) % USJ_TEXT_CACHE_SLOTS];
+}
+
 int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
                const usj_search_opts *opts)
 {
@@ -1173,7 +1205,6 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     cx.deadline_ns = t0 + (uint64_t)timeout * 1000000ull;
     usj_results *r = calloc(1, sizeof *r);
     heap h = {0};
-    usj_textcache tc = USJ_TEXTCACHE_INIT;
     it *root = NULL;
     int rc;
     if (!r) {
@@ -1232,8 +1263,8 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
             double sc = h.e[o.offset + ord[i]].s;
             rc = (o.flags & USJ_SEARCH_NOTEXT)
                      ? usj_qhit_build_notext(&cx, d, sc, &r->hits[ord[i]])
-                     : usj_qhit_build(&cx, q, &tc, d, sc, o.explain,
-                                      &r->hits[ord[i]]);
+                     : usj_qhit_build(&cx, q, text_cache_for(d), d, sc,
+                                      o.explain, &r->hits[ord[i]]);
         }
         free(ord);
         if (rc)
@@ -1248,7 +1279,6 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     r->took_us = (now_ns() - t0) / 1000;
 done:
     free(h.e);
-    usj_textcache_free(&tc);
     cx_free(&cx);
     if (rc) {
         usj_results_free(r);

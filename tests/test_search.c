@@ -440,3 +440,46 @@ Test(search, notext_ranks_the_same)
         usj_query_free(p);
     }
 }
+
+/* The per-thread stored-text cache survives searches, so it must never hand
+ * one index's text to another index with the same doc ids (a daemon that
+ * reloaded a rebuilt index). */
+static void build_one(const char *path, const char *text)
+{
+    usj_writer *w = NULL;
+    usj_writer_opts wo = {0};
+    cr_assert_eq(usj_writer_open(&w, path, &wo), 0, "%s", usj_error_last());
+    cr_assert_eq(usj_writer_add_file(w, "a.txt", text, strlen(text), NULL), 0);
+    cr_assert_eq(usj_writer_commit(w, NULL), 0, "%s", usj_error_last());
+    usj_writer_free(w);
+}
+
+Test(search, text_cache_never_crosses_indexes)
+{
+    char pa[600], pb[600];
+    snprintf(pa, sizeof pa, "%s/a.idx", tmp);
+    snprintf(pb, sizeof pb, "%s/b.idx", tmp);
+    const char *ta[] = {"alpha tariff one\n", "alpha tariff two\n"};
+    const char *tb[] = {"beta tariff three\n", "beta tariff four\n"};
+    for (int round = 0; round < 2; round++) {
+        build_one(pa, ta[round]);
+        build_one(pb, tb[round]);
+        for (int k = 0; k < 4; k++) {      /* alternate, same thread */
+            usj_index *x = NULL;
+            cr_assert_eq(usj_index_open(&x, k % 2 ? pb : pa, 0), 0);
+            usj_query *q = NULL;
+            cr_assert_eq(usj_query_parse(&q, "tariff", 6, an), 0);
+            usj_results *r = NULL;
+            usj_search_opts o = {10, 0, 0, 0, 0};
+            cr_assert_eq(usj_search(&r, x, q, &o), 0);
+            cr_assert_eq(r->nhits, 1);
+            const char *want = k % 2 ? tb[round] : ta[round];
+            cr_assert_eq(r->hits[0].text_len, strlen(want) - 1);
+            cr_assert_eq(memcmp(r->hits[0].text, want, strlen(want) - 1), 0,
+                         "round %d k %d: got %s", round, k, r->hits[0].text);
+            usj_results_free(r);
+            usj_query_free(q);
+            usj_index_unref(x);
+        }
+    }
+}
