@@ -237,27 +237,48 @@ static inline int bu_name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static inline uint64_t bu_each_para(const char *dir, bu_para_fn fn, void *ctx)
+static inline void *bu_realloc(void *p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        bu_die("size overflow");
+    size_t bytes = n * size;
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q)
+        bu_die("out of memory");
+    return q;
+}
+
+/* The names of dir's files that start with prefix and end in ".txt", in
+ * byte order (malloc'd array of malloc'd names, *n of them; NULL and 0
+ * when there is none). Dies when dir cannot be read. */
+static inline char **bu_txt_files(const char *dir, const char *prefix, size_t *n)
 {
     DIR *d = opendir(dir);
     if (!d)
         bu_die(dir);
     char **names = NULL;
-    size_t n = 0;
+    size_t k = 0, pl = strlen(prefix);
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".txt"))
+        if (l < pl + 4 || strncmp(e->d_name, prefix, pl) ||
+            strcmp(e->d_name + l - 4, ".txt"))
             continue;
-        char **nn = (char **)realloc(names, (n + 1) * sizeof *names);
-        if (!nn)
-            bu_die("out of memory");
-        names = nn;
-        names[n] = (char *)bu_alloc(l + 1, 1);
-        memcpy(names[n++], e->d_name, l + 1);
+        names = (char **)bu_realloc(names, k + 1, sizeof *names);
+        names[k] = (char *)bu_alloc(l + 1, 1);
+        memcpy(names[k++], e->d_name, l + 1);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, bu_name_cmp);
+    if (k)
+        qsort(names, k, sizeof *names, bu_name_cmp);
+    *n = k;
+    return names;
+}
+
+static inline uint64_t bu_each_para(const char *dir, bu_para_fn fn, void *ctx)
+{
+    size_t n;
+    char **names = bu_txt_files(dir, "", &n);
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
         char path[4096];

@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
+
 #define SEED      0x75736a7175657279ull   /* "usjquery" */
 #define MIN_WORD  3u
 #define MAX_WORD  20u
@@ -62,25 +64,6 @@ static uint32_t  nslots;
 static uint64_t  rng = SEED;
 static group    *groups;
 static uint32_t  ngroups, capgroups;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "queries: %s: %s\n", what, errno ? strerror(errno) : "failed");
-    exit(1);
-}
-
-static void *xrealloc(void *p, size_t n, size_t size)
-{
-    if (size && n > SIZE_MAX / size) {
-        errno = ENOMEM;
-        die("size overflow");
-    }
-    size_t bytes = n * size;
-    void *q = realloc(p, bytes ? bytes : 1);
-    if (!q)
-        die("out of memory");
-    return q;
-}
 
 static uint64_t next_rand(void)
 {
@@ -129,7 +112,7 @@ static int is_operator(const char *p, size_t n)
 static void grow_slots(void)
 {
     uint32_t n = nslots ? nslots * 2 : 1u << 16;
-    uint32_t *s = xrealloc(NULL, n, sizeof *s);
+    uint32_t *s = bu_realloc(NULL, n, sizeof *s);
     memset(s, 0, (size_t)n * sizeof *s);
     for (uint32_t id = 1; id < nwords; id++) {
         uint32_t i = (uint32_t)whash(text + words[id].off, words[id].len) & (n - 1);
@@ -158,7 +141,7 @@ static uint32_t lookup(uint32_t off, uint32_t len, int create)
         return 0;
     if (nwords == capwords) {
         capwords *= 2;
-        words = xrealloc(words, capwords, sizeof *words);
+        words = bu_realloc(words, capwords, sizeof *words);
     }
     words[nwords] = (word){off, len, 0, 0, 0, 0, 0};
     slots[i] = nwords;
@@ -183,45 +166,26 @@ static uint32_t lookup(uint32_t off, uint32_t len, int create)
         }                                                                     \
     } while (0)
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void load(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        die(dir);
-    char **names = NULL;
-    size_t nnames = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".txt"))
-            continue;
-        names = xrealloc(names, nnames + 1, sizeof *names);
-        if (!(names[nnames++] = strdup(e->d_name)))
-            die("out of memory");
-    }
-    closedir(d);
+    size_t nnames;
+    char **names = bu_txt_files(dir, "", &nnames);
     if (!nnames) {
         errno = 0;
-        die("no *.txt files in the corpus folder");
+        bu_die("no *.txt files in the corpus folder");
     }
-    qsort(names, nnames, sizeof *names, name_cmp);
     size_t cap = 1u << 24;
-    text = xrealloc(NULL, cap, 1);
+    text = bu_realloc(NULL, cap, 1);
     for (size_t i = 0; i < nnames; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         FILE *f = fopen(path, "rb");
         if (!f)
-            die(path);
+            bu_die(path);
         for (;;) {
             if (cap - text_len < 65536) {
                 cap *= 2;
-                text = xrealloc(text, cap, 1);
+                text = bu_realloc(text, cap, 1);
             }
             size_t n = fread(text + text_len, 1, cap - text_len - 1, f);
             text_len += n;
@@ -229,7 +193,7 @@ static void load(const char *dir)
                 break;
         }
         if (ferror(f))
-            die(path);
+            bu_die(path);
         fclose(f);
         if (text_len && text[text_len - 1] != '\n')
             text[text_len++] = '\n';
@@ -238,11 +202,11 @@ static void load(const char *dir)
     free(names);
     if (text_len >= UINT32_MAX) {
         errno = EFBIG;
-        die("corpus over 4 GB");
+        bu_die("corpus over 4 GB");
     }
     uint32_t cap_p = 1u << 16;
-    para_off = xrealloc(NULL, cap_p, sizeof *para_off);
-    para_end = xrealloc(NULL, cap_p, sizeof *para_end);
+    para_off = bu_realloc(NULL, cap_p, sizeof *para_off);
+    para_end = bu_realloc(NULL, cap_p, sizeof *para_end);
     for (size_t i = 0; i < text_len;) {
         size_t eol = i;
         while (eol < text_len && text[eol] != '\n')
@@ -253,8 +217,8 @@ static void load(const char *dir)
         if (j < eol) {
             if (npara == cap_p) {
                 cap_p *= 2;
-                para_off = xrealloc(para_off, cap_p, sizeof *para_off);
-                para_end = xrealloc(para_end, cap_p, sizeof *para_end);
+                para_off = bu_realloc(para_off, cap_p, sizeof *para_off);
+                para_end = bu_realloc(para_end, cap_p, sizeof *para_end);
             }
             para_off[npara] = (uint32_t)i;
             para_end[npara++] = (uint32_t)eol;
@@ -266,7 +230,7 @@ static void load(const char *dir)
 static void count_df(void)
 {
     capwords = 1u << 16;
-    words = xrealloc(NULL, capwords, sizeof *words);
+    words = bu_realloc(NULL, capwords, sizeof *words);
     nwords = 1;
     grow_slots();
     for (uint32_t p = 0; p < npara; p++) {
@@ -293,14 +257,14 @@ static void count_group_df(void)
 {
     struct sb_stemmer *st = sb_stemmer_new("english", NULL);
     if (!st)
-        die("libstemmer english");
+        bu_die("libstemmer english");
     uint32_t gslots = 1;
     while (gslots < nwords * 2)
         gslots *= 2;
-    uint32_t *gs = xrealloc(NULL, gslots, sizeof *gs);
+    uint32_t *gs = bu_realloc(NULL, gslots, sizeof *gs);
     memset(gs, 0, (size_t)gslots * sizeof *gs);
     capgroups = nwords + 1;
-    groups = xrealloc(NULL, capgroups, sizeof *groups);
+    groups = bu_realloc(NULL, capgroups, sizeof *groups);
     ngroups = 1;
     char buf[MAX_WORD + 1];
     for (uint32_t id = 1; id < nwords; id++) {
@@ -309,7 +273,7 @@ static void count_group_df(void)
             buf[i] = (char)(text[w->off + i] | 0x20);
         const sb_symbol *sym = sb_stemmer_stem(st, (const sb_symbol *)buf, (int)w->len);
         if (!sym)
-            die("libstemmer");
+            bu_die("libstemmer");
         const char *stem = (const char *)sym;
         uint32_t i = (uint32_t)shash(stem) & (gslots - 1);
         while (gs[i] && strcmp(groups[gs[i]].stem, stem))
@@ -317,7 +281,7 @@ static void count_group_df(void)
         if (!gs[i]) {
             groups[ngroups] = (group){strdup(stem), id, 0, 0};
             if (!groups[ngroups].stem)
-                die("out of memory");
+                bu_die("out of memory");
             gs[i] = ngroups++;
         }
         group *g = &groups[gs[i]];
@@ -366,14 +330,14 @@ static FILE *open_out(const char *dir, const char *name)
     snprintf(path, sizeof path, "%s/%s.txt", dir, name);
     FILE *f = fopen(path, "w");
     if (!f)
-        die(path);
+        bu_die(path);
     return f;
 }
 
 static void close_out(FILE *f, const char *name, unsigned n)
 {
     if (fclose(f) != 0)
-        die(name);
+        bu_die(name);
     fprintf(stderr, "queries: %-8s %u\n", name, n);
 }
 
@@ -381,7 +345,7 @@ static void close_out(FILE *f, const char *name, unsigned n)
 static void single(const char *dir, const char *name, uint64_t lo, uint64_t hi,
                    unsigned count)
 {
-    uint32_t *cand = xrealloc(NULL, nwords, sizeof *cand);
+    uint32_t *cand = bu_realloc(NULL, nwords, sizeof *cand);
     uint32_t n = 0;
     for (uint32_t id = 1; id < nwords; id++)
         if (words[id].leader && words[id].df >= lo && words[id].df <= hi)
@@ -406,7 +370,7 @@ static void single(const char *dir, const char *name, uint64_t lo, uint64_t hi,
 static void multi(const char *dir, const char *name, unsigned k, const char *sep,
                   unsigned count)
 {
-    uint32_t cap = 4096, *ids = xrealloc(NULL, cap, sizeof *ids);
+    uint32_t cap = 4096, *ids = bu_realloc(NULL, cap, sizeof *ids);
     uint32_t maxdf = npara / 10;
     FILE *f = open_out(dir, name);
     unsigned made = 0;
@@ -419,7 +383,7 @@ static void multi(const char *dir, const char *name, unsigned k, const char *sep
                 dup |= ids[q] == id;
             if (!dup && words[id].df >= 2 && words[id].df <= maxdf) {
                 if (n == cap)
-                    ids = xrealloc(ids, cap *= 2, sizeof *ids);
+                    ids = bu_realloc(ids, cap *= 2, sizeof *ids);
                 ids[n++] = id;
             }
         });

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
+
 #define SEED            0x75736a73796e7468ull   /* "usjsynth" */
 #define MAX_PARA_TOKENS 600u                    /* cap on a sampled paragraph */
 #define MAX_FILES       1000u
@@ -39,25 +41,6 @@ typedef struct {
     uint32_t *succ;
 } model;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "synth: %s: %s\n", what, errno ? strerror(errno) : "failed");
-    exit(1);
-}
-
-static void *xrealloc(void *p, size_t n, size_t size)
-{
-    if (size && n > SIZE_MAX / size) {
-        errno = ENOMEM;
-        die("size overflow");
-    }
-    size_t bytes = n * size;
-    void *q = realloc(p, bytes ? bytes : 1);
-    if (!q)
-        die("out of memory");
-    return q;
-}
-
 static uint64_t hash_bytes(const char *p, size_t n)
 {
     uint64_t h = 1469598103934665603ull;               /* FNV-1a */
@@ -69,7 +52,7 @@ static uint64_t hash_bytes(const char *p, size_t n)
 static void grow_slots(model *m)
 {
     uint32_t n = m->nslots ? m->nslots * 2 : 1u << 16;
-    uint32_t *s = xrealloc(NULL, n, sizeof *s);
+    uint32_t *s = bu_realloc(NULL, n, sizeof *s);
     memset(s, 0, (size_t)n * sizeof *s);
     for (uint32_t id = 2; id < m->ntok; id++) {
         uint64_t h = hash_bytes(m->text + m->tok_off[id], m->tok_len[id]);
@@ -98,8 +81,8 @@ static uint32_t intern(model *m, uint32_t off, uint32_t len)
     }
     if (m->ntok == m->captok) {
         m->captok *= 2;
-        m->tok_off = xrealloc(m->tok_off, m->captok, sizeof *m->tok_off);
-        m->tok_len = xrealloc(m->tok_len, m->captok, sizeof *m->tok_len);
+        m->tok_off = bu_realloc(m->tok_off, m->captok, sizeof *m->tok_off);
+        m->tok_len = bu_realloc(m->tok_len, m->captok, sizeof *m->tok_len);
     }
     m->tok_off[m->ntok] = off;
     m->tok_len[m->ntok] = len;
@@ -111,54 +94,34 @@ static void add_pair(model *m, uint32_t prev, uint32_t next)
 {
     if (m->npairs == m->cappairs) {
         m->cappairs = m->cappairs ? m->cappairs * 2 : 1u << 20;
-        m->pairs = xrealloc(m->pairs, m->cappairs, 2 * sizeof *m->pairs);
+        m->pairs = bu_realloc(m->pairs, m->cappairs, 2 * sizeof *m->pairs);
     }
     m->pairs[2 * m->npairs] = prev;
     m->pairs[2 * m->npairs + 1] = next;
     m->npairs++;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Reads KDOCS_DIR/kdocs-*.txt in name order into m->text. */
 static void load(model *m, const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        die(dir);
-    char **names = NULL;
-    size_t nnames = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (strncmp(e->d_name, "kdocs-", 6) || l < 4 || strcmp(e->d_name + l - 4, ".txt"))
-            continue;
-        names = xrealloc(names, nnames + 1, sizeof *names);
-        names[nnames] = strdup(e->d_name);
-        if (!names[nnames++])
-            die("out of memory");
-    }
-    closedir(d);
+    size_t nnames;
+    char **names = bu_txt_files(dir, "kdocs-", &nnames);
     if (!nnames) {
         errno = 0;
-        die("no kdocs-*.txt files in the input folder");
+        bu_die("no kdocs-*.txt files in the input folder");
     }
-    qsort(names, nnames, sizeof *names, name_cmp);
     size_t cap = 1u << 24;
-    m->text = xrealloc(NULL, cap, 1);
+    m->text = bu_realloc(NULL, cap, 1);
     for (size_t i = 0; i < nnames; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         FILE *f = fopen(path, "rb");
         if (!f)
-            die(path);
+            bu_die(path);
         for (;;) {
             if (cap - m->len < 65536) {
                 cap *= 2;
-                m->text = xrealloc(m->text, cap, 1);
+                m->text = bu_realloc(m->text, cap, 1);
             }
             size_t n = fread(m->text + m->len, 1, cap - m->len, f);
             m->len += n;
@@ -166,7 +129,7 @@ static void load(model *m, const char *dir)
                 break;
         }
         if (ferror(f))
-            die(path);
+            bu_die(path);
         fclose(f);
         if (m->len && m->text[m->len - 1] != '\n')
             m->text[m->len++] = '\n';
@@ -175,15 +138,15 @@ static void load(model *m, const char *dir)
     free(names);
     if (m->len >= UINT32_MAX) {
         errno = EFBIG;
-        die("training corpus over 4 GB");
+        bu_die("training corpus over 4 GB");
     }
 }
 
 static void train(model *m)
 {
     m->captok = 1u << 16;
-    m->tok_off = xrealloc(NULL, m->captok, sizeof *m->tok_off);
-    m->tok_len = xrealloc(NULL, m->captok, sizeof *m->tok_len);
+    m->tok_off = bu_realloc(NULL, m->captok, sizeof *m->tok_off);
+    m->tok_len = bu_realloc(NULL, m->captok, sizeof *m->tok_len);
     m->ntok = 2;                                       /* START, END */
     m->tok_off[0] = m->tok_off[1] = 0;
     m->tok_len[0] = m->tok_len[1] = 0;
@@ -213,15 +176,15 @@ static void train(model *m)
         i = eol + 1;
     }
     /* CSR: counting sort of the pairs by prev, keeping corpus order. */
-    m->first = xrealloc(NULL, (size_t)m->ntok + 1, sizeof *m->first);
+    m->first = bu_realloc(NULL, (size_t)m->ntok + 1, sizeof *m->first);
     memset(m->first, 0, ((size_t)m->ntok + 1) * sizeof *m->first);
     for (size_t p = 0; p < m->npairs; p++)
         m->first[m->pairs[2 * p] + 1]++;
     for (uint32_t t = 0; t < m->ntok; t++)
         m->first[t + 1] += m->first[t];
-    uint32_t *fill = xrealloc(NULL, m->ntok, sizeof *fill);
+    uint32_t *fill = bu_realloc(NULL, m->ntok, sizeof *fill);
     memcpy(fill, m->first, (size_t)m->ntok * sizeof *fill);
-    m->succ = xrealloc(NULL, m->npairs, sizeof *m->succ);
+    m->succ = bu_realloc(NULL, m->npairs, sizeof *m->succ);
     for (size_t p = 0; p < m->npairs; p++)
         m->succ[fill[m->pairs[2 * p]]++] = m->pairs[2 * p + 1];
     free(fill);
@@ -274,7 +237,7 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/synth-%02lu.txt", argv[2], f);
         FILE *out = fopen(path, "wb");
         if (!out)
-            die(path);
+            bu_die(path);
         uint64_t fsize = 0;
         uint64_t want = f + 1 == nfiles ? target - written : per_file;
         while (fsize < want) {
@@ -287,7 +250,7 @@ int main(int argc, char **argv)
                 size_t need = ll + m.tok_len[id] + 3;
                 if (need > linecap) {
                     linecap = need * 2;
-                    line = xrealloc(line, linecap, 1);
+                    line = bu_realloc(line, linecap, 1);
                 }
                 if (ll)
                     line[ll++] = ' ';
@@ -300,12 +263,12 @@ int main(int argc, char **argv)
             line[ll++] = '\n';
             line[ll++] = '\n';
             if (fwrite(line, 1, ll, out) != ll)
-                die(path);
+                bu_die(path);
             fsize += ll;
             paras++;
         }
         if (fclose(out) != 0)
-            die(path);
+            bu_die(path);
         written += fsize;
     }
     fprintf(stderr, "synth: wrote %llu bytes, %llu paragraphs in %lu files\n",
