@@ -9,7 +9,7 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libstemmer-dev zlib1g-dev libevent-dev
             libcriterion-dev libutf8proc-dev)
-test_pkgs=(vim neovim emacs-nox python3 procps)
+test_pkgs=(vim neovim emacs-nox python3 procps fzf man-db groff-base)
 bench_pkgs=(g++ libxapian-dev libsqlite3-dev sqlite3 linux-doc-6.1 ripgrep
             redis-server redis-tools hyperfine time)
 
