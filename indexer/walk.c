@@ -20,10 +20,11 @@ static int add(ix_list *l, const char *path, uint64_t size)
         l->v = v;
         l->cap = cap;
     }
-    char *p = strdup(path);
-    if (!p)
+    ix_file *f = &l->v[l->n];
+    if (!(f->path = strdup(path)))
         return -1;
-    l->v[l->n++] = (ix_file){p, size};
+    f->size = size;
+    l->n++;
     l->total += size;
     return 0;
 }

@@ -246,8 +246,7 @@ int usj_index_term(const usj_index *idx, const char *term, size_t len,
     int rc = find_block(idx, term, len, 0, &b);
     if (rc)
         return rc;
-    dcur c;
-    c.idx = idx;
+    dcur c = {.idx = idx};
     if ((rc = dcur_block(&c, b)))
         return rc;
     while ((rc = dcur_next(&c)) == 1) {
@@ -273,8 +272,7 @@ int usj_index_prefix(const usj_index *idx, const char *prefix, size_t len,
     int rc = len ? find_block(idx, prefix, len, 1, &b) : 0;
     if (rc)
         return rc;
-    dcur c;
-    c.idx = idx;
+    dcur c = {.idx = idx};
     for (; b < idx->dict_nblocks; b++) {
         if ((rc = dcur_block(&c, b)))
             return rc;
@@ -295,8 +293,7 @@ int usj_index_prefix(const usj_index *idx, const char *prefix, size_t len,
 
 int usj_dict_check(const usj_index *idx)
 {
-    dcur c;
-    c.idx = idx;
+    dcur c = {.idx = idx};
     char prev[USJ_MAX_TERM_BYTES];
     size_t prev_len = 0;
     uint64_t n = 0, off = 0, pos_off = 0, postings = 0, positions = 0;

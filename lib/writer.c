@@ -983,8 +983,8 @@ static unsigned bits_of(uint64_t v)
 
 static uint64_t zigzag(uint64_t cur, uint64_t prev)
 {
-    int64_t d = (int64_t)(cur - prev);
-    return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+    uint64_t d = cur - prev;               /* two's complement difference */
+    return (d << 1) ^ (0 - (d >> 63));     /* sign bit spread, no signed shift */
 }
 
 /* One delta-coded column: for each group of USJ_DOCS_GROUP docs, the
