@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "grow.h"
 #include "index_build.h"
 #include "limits.h"
 #include "rank.h"
@@ -78,17 +79,8 @@ void usj_penc_begin(usj_penc *e)
 
 static int scratch(usj_penc *e, size_t n)
 {
-    if (n <= e->scratch_cap)
-        return 0;
-    size_t cap = e->scratch_cap ? e->scratch_cap : 4096;
-    while (cap < n)
-        cap *= 2;
-    uint8_t *p = realloc(e->scratch, cap);
-    if (!p)
-        return usj_error_set(USJ_ENOMEM, "out of memory (postings encoder)");
-    e->scratch = p;
-    e->scratch_cap = cap;
-    return 0;
+    return usj_grow(&e->scratch, &e->scratch_cap, n, 1, 4096,
+                    "postings encoder");
 }
 
 static int flush_block(usj_penc *e)
@@ -138,16 +130,10 @@ int usj_penc_add(usj_penc *e, uint32_t doc, uint32_t tf, const uint32_t *gaps)
 {
     if (tf == 0)
         return usj_error_set(USJ_EINVAL, "posting with tf 0");
-    if (e->npos + tf > e->pos_cap) {
-        size_t cap = e->pos_cap ? e->pos_cap : 1024;
-        while (cap < e->npos + tf)
-            cap *= 2;
-        uint32_t *p = realloc(e->pos, cap * sizeof *p);
-        if (!p)
-            return usj_error_set(USJ_ENOMEM, "out of memory (positions)");
-        e->pos = p;
-        e->pos_cap = cap;
-    }
+    int rc = usj_grow(&e->pos, &e->pos_cap, e->npos + tf, sizeof *e->pos,
+                      1024, "positions");
+    if (rc)
+        return rc;
     memcpy(e->pos + e->npos, gaps, tf * sizeof *gaps);
     e->npos += tf;
     uint32_t len = e->doclens[doc];
@@ -475,16 +461,10 @@ int usj_postings_positions(usj_postings *p, const uint32_t **pos, uint32_t *n)
         if (total > (uint64_t)(e - s) * USJ_CODEC_BLOCK + USJ_CODEC_MINPACK)
             return usj_error_set(USJ_ECORRUPT,
                                  "positions section: list shorter than its tfs");
-        if (total > p->pos_cap) {
-            size_t cap = p->pos_cap ? p->pos_cap : 256;
-            while (cap < total)
-                cap *= 2;
-            uint32_t *np = realloc(p->pos, cap * sizeof *np);
-            if (!np)
-                return usj_error_set(USJ_ENOMEM, "out of memory (positions)");
-            p->pos = np;
-            p->pos_cap = cap;
-        }
+        int grc = usj_grow(&p->pos, &p->pos_cap, total, sizeof *p->pos, 256,
+                           "positions");
+        if (grc)
+            return grc;
         if (usj_codec_decode(s, e, p->pos, total, &p->pblk_end))
             return usj_error_set(USJ_ECORRUPT,
                                  "positions section: truncated or malformed (block %u)",

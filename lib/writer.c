@@ -65,6 +65,7 @@
 
 #include "apool.h"
 #include "codec.h"
+#include "grow.h"
 #include "index_build.h"
 #include "limits.h"
 #include "usj/error.h"
@@ -862,16 +863,9 @@ static int feed(merge *m, usj_rdr *r, uint64_t slen)
         if (doc >= m->w->ndocs || tf == 0 || tf > UINT32_MAX ||
             (m->any && doc <= m->last_doc))
             return usj_error_set(USJ_EIO, "%s: inconsistent postings", r->what);
-        if (tf > m->gaps_cap) {
-            size_t cap = m->gaps_cap ? m->gaps_cap : 256;
-            while (cap < tf)
-                cap *= 2;
-            uint32_t *g = realloc(m->gaps, cap * sizeof *g);
-            if (!g)
-                return usj_error_set(USJ_ENOMEM, "out of memory (merge)");
-            m->gaps = g;
-            m->gaps_cap = cap;
-        }
+        if ((rc = usj_grow(&m->gaps, &m->gaps_cap, tf, sizeof *m->gaps, 256,
+                           "merge")))
+            return rc;
         for (uint64_t k = 0; k < tf; k++) {
             uint64_t g;
             if ((rc = usj_rdr_varint(r, &g)))
