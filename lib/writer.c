@@ -581,14 +581,10 @@ static int add_number(usj_writer *w, uint32_t doc, const usj_number *n)
 {
     if ((int)n->type < 0 || n->type >= USJ_NUM_NTYPES)
         return 0;
-    if (w->nnums == w->nums_cap) {
-        size_t cap = w->nums_cap ? w->nums_cap * 2 : 256;
-        usj_wnum *v = realloc(w->nums, cap * sizeof *v);
-        if (!v)
-            return usj_error_set(USJ_ENOMEM, "out of memory (numbers)");
-        w->nums = v;
-        w->nums_cap = cap;
-    }
+    int rc = usj_grow(&w->nums, &w->nums_cap, w->nnums + 1, sizeof *w->nums,
+                      256, "numbers");
+    if (rc)
+        return rc;
     double v = n->value * USJ_NUM_SCALE;
     int64_t iv;
     if (isnan(v))
