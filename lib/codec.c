@@ -1,5 +1,7 @@
 /* lib/codec.c — the block integer codec (lib/codec.h): 128-value bit-packing
- * with a LEB128 varint tail. */
+ * with a LEB128 varint tail. Full groups are unpacked by one straight-line
+ * function per width (unpack128_1 .. unpack128_32); short groups by a
+ * generic loop. */
 #include <string.h>
 
 #include "codec.h"
@@ -112,17 +114,67 @@ size_t usj_codec_encode(const uint32_t *in, size_t n, uint8_t *out)
     return (size_t)(o - out);
 }
 
-/* Unpack n values of width b from p (packed_bytes(n, b) bytes available). */
-static void unpack(const uint8_t *p, const uint8_t *end, size_t n, unsigned b,
-                   uint32_t *out)
+static inline uint32_t load32(const uint8_t *p)
 {
-    if (b == 0) {
-        memset(out, 0, n * sizeof *out);
-        return;
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+/* A full group of 128 values of width b is 4 x 32 values, each in exactly
+ * b little-endian 32-bit words (128 * b bits = 16 * b bytes). With b a
+ * constant (one copy of this per width, below) every shift, mask and word
+ * index is a constant and the loop unrolls to straight-line loads, shifts
+ * and stores, reading no byte outside the group. */
+static inline __attribute__((always_inline)) void
+unpack128(const uint8_t *restrict p, uint32_t *restrict out, const unsigned b)
+{
+    const uint32_t mask = b >= 32 ? UINT32_MAX : (UINT32_C(1) << b) - 1;
+    for (unsigned q = 0; q < 4; q++, p += 4 * b, out += 32) {
+#pragma GCC unroll 32
+        for (unsigned i = 0; i < 32; i++) {
+            const unsigned bit = i * b, w = bit / 32, s = bit % 32;
+            uint32_t v = load32(p + 4 * w) >> s;
+            if (s + b > 32)
+                v |= load32(p + 4 * w + 4) << (32 - s);
+            out[i] = v & mask;
+        }
     }
+}
+
+#define UNPACK128(B) \
+    static void unpack128_##B(const uint8_t *restrict p, uint32_t *restrict out) \
+    { unpack128(p, out, B); }
+UNPACK128(1)  UNPACK128(2)  UNPACK128(3)  UNPACK128(4)  UNPACK128(5)
+UNPACK128(6)  UNPACK128(7)  UNPACK128(8)  UNPACK128(9)  UNPACK128(10)
+UNPACK128(11) UNPACK128(12) UNPACK128(13) UNPACK128(14) UNPACK128(15)
+UNPACK128(16) UNPACK128(17) UNPACK128(18) UNPACK128(19) UNPACK128(20)
+UNPACK128(21) UNPACK128(22) UNPACK128(23) UNPACK128(24) UNPACK128(25)
+UNPACK128(26) UNPACK128(27) UNPACK128(28) UNPACK128(29) UNPACK128(30)
+UNPACK128(31) UNPACK128(32)
+#undef UNPACK128
+
+static void (*const unpackers[33])(const uint8_t *restrict, uint32_t *restrict) = {
+    NULL,          unpack128_1,  unpack128_2,  unpack128_3,  unpack128_4,
+    unpack128_5,  unpack128_6,  unpack128_7,  unpack128_8,  unpack128_9,
+    unpack128_10, unpack128_11, unpack128_12, unpack128_13, unpack128_14,
+    unpack128_15, unpack128_16, unpack128_17, unpack128_18, unpack128_19,
+    unpack128_20, unpack128_21, unpack128_22, unpack128_23, unpack128_24,
+    unpack128_25, unpack128_26, unpack128_27, unpack128_28, unpack128_29,
+    unpack128_30, unpack128_31, unpack128_32,
+};
+
+/* Unpack n (< 128) values of width b (1..32) from p; packed_bytes(n, b)
+ * bytes are available before end. */
+static void unpack_short(const uint8_t *p, const uint8_t *end, size_t n,
+                         unsigned b, uint32_t *out)
+{
     const uint64_t mask = (UINT64_C(1) << b) - 1;
     if ((size_t)(end - p) >= packed_bytes(n, b) + 8) {
-        /* fast path: one unaligned 64-bit load per value */
+        /* one unaligned 64-bit load per value (within end) */
         uint64_t bit = 0;
         for (size_t i = 0; i < n; i++, bit += b)
             out[i] = (uint32_t)((load64(p + bit / 8) >> (bit % 8)) & mask);
@@ -141,40 +193,110 @@ static void unpack(const uint8_t *p, const uint8_t *end, size_t n, unsigned b,
     }
 }
 
+/* One group of k values (8 <= k <= 128) at p. room: out has space for 128
+ * values, so a short group may be unpacked as a full one when the 16 * b
+ * bytes are there (values past k are then garbage). */
+static inline int decode_packed(const uint8_t *p, const uint8_t *end,
+                                uint32_t *out, size_t k, int room,
+                                const uint8_t **next)
+{
+    if (p >= end)
+        return -1;
+    unsigned b = *p++, nexc = 0;
+    if (b & USJ_CODEC_EXC) {
+        b &= ~USJ_CODEC_EXC;
+        if (p >= end || b >= 32)
+            return -1;
+        nexc = *p++;
+    }
+    if (b > 32)
+        return -1;
+    size_t nb = packed_bytes(k, b);
+    size_t avail = (size_t)(end - p);
+    if (avail < nb)
+        return -1;
+    if (b == 0)
+        memset(out, 0, k * sizeof *out);
+    else if (k == USJ_CODEC_BLOCK || (room && avail >= 16u * b))
+        unpackers[b](p, out);
+    else
+        unpack_short(p, end, k, b, out);
+    p += nb;
+    for (unsigned e = 0; e < nexc; e++) {
+        uint32_t hi;
+        if (p >= end || *p >= k)
+            return -1;
+        size_t at = *p++;
+        if (usj_varint_get32(&p, end, &hi) || hi == 0 ||
+            (b > 0 && (hi >> (32 - b)) != 0))
+            return -1;
+        out[at] |= hi << b;
+    }
+    *next = p;
+    return 0;
+}
+
 int usj_codec_decode(const uint8_t *p, const uint8_t *end, uint32_t *out,
                      size_t n, const uint8_t **next)
 {
     size_t i = 0;
     while (n - i >= USJ_CODEC_MINPACK) {
         size_t k = n - i < USJ_CODEC_BLOCK ? n - i : USJ_CODEC_BLOCK;
-        if (p >= end)
+        if (decode_packed(p, end, out + i, k, 0, &p))
             return -1;
-        unsigned b = *p++, nexc = 0;
-        if (b & USJ_CODEC_EXC) {
-            b &= ~USJ_CODEC_EXC;
-            if (p >= end || b >= 32)
-                return -1;
-            nexc = *p++;
-        }
-        size_t nb = packed_bytes(k, b);
-        if (b > 32 || (size_t)(end - p) < nb)
-            return -1;
-        unpack(p, end, k, b, out + i);
-        p += nb;
-        for (unsigned e = 0; e < nexc; e++) {
-            uint32_t hi;
-            if (p >= end || *p >= k)
-                return -1;
-            size_t at = *p++;
-            if (usj_varint_get32(&p, end, &hi) || hi == 0 || (b > 0 && (hi >> (32 - b)) != 0))
-                return -1;
-            out[i + at] |= hi << b;
-        }
         i += k;
     }
     for (; i < n; i++)
         if (usj_varint_get32(&p, end, &out[i]))
             return -1;
+    *next = p;
+    return 0;
+}
+
+int usj_codec_decode_group(const uint8_t *p, const uint8_t *end,
+                           uint32_t *out, size_t k, const uint8_t **next)
+{
+    if (k >= USJ_CODEC_MINPACK)
+        return decode_packed(p, end, out, k, 1, next);
+    for (size_t i = 0; i < k; i++)
+        if (usj_varint_get32(&p, end, &out[i]))
+            return -1;
+    *next = p;
+    return 0;
+}
+
+int usj_codec_skip_group(const uint8_t *p, const uint8_t *end, size_t k,
+                         const uint8_t **next)
+{
+    uint32_t v;
+    if (k < USJ_CODEC_MINPACK) {
+        for (size_t i = 0; i < k; i++)
+            if (usj_varint_get32(&p, end, &v))
+                return -1;
+        *next = p;
+        return 0;
+    }
+    if (p >= end)
+        return -1;
+    unsigned b = *p++, nexc = 0;
+    if (b & USJ_CODEC_EXC) {
+        b &= ~USJ_CODEC_EXC;
+        if (p >= end || b >= 32)
+            return -1;
+        nexc = *p++;
+    }
+    size_t nb = packed_bytes(k, b);
+    if (b > 32 || (size_t)(end - p) < nb)
+        return -1;
+    p += nb;
+    for (unsigned e = 0; e < nexc; e++) {   /* the checks decode makes */
+        if (p >= end || *p >= k)
+            return -1;
+        p++;
+        if (usj_varint_get32(&p, end, &v) || v == 0 ||
+            (b > 0 && (v >> (32 - b)) != 0))
+            return -1;
+    }
     *next = p;
     return 0;
 }

@@ -39,6 +39,18 @@ size_t usj_codec_encode(const uint32_t *in, size_t n, uint8_t *out);
 int usj_codec_decode(const uint8_t *p, const uint8_t *end, uint32_t *out,
                      size_t n, const uint8_t **next);
 
+/* The groups of a run of n values, one at a time (for a reader that needs
+ * only some of them): group g holds values [128 g, min(n, 128 g + 128)),
+ * k = their count. decode_group decodes one group of k values into out,
+ * which must have room for USJ_CODEC_BLOCK values (a short group may leave
+ * garbage in out[k..128)); skip_group steps over it reading only its width
+ * byte and exceptions, and rejects what decoding would reject. Both return
+ * 0 and set *next to the group's end, or -1 (truncated or malformed). */
+int usj_codec_decode_group(const uint8_t *p, const uint8_t *end,
+                           uint32_t *out, size_t k, const uint8_t **next);
+int usj_codec_skip_group(const uint8_t *p, const uint8_t *end, size_t k,
+                         const uint8_t **next);
+
 /* LEB128 varints (up to 64 bits). put returns bytes written (<= 10). */
 static inline size_t usj_varint_put(uint8_t *p, uint64_t v)
 {

@@ -148,3 +148,137 @@ Test(codec, varints)
     p = buf;
     cr_assert_eq(usj_varint_get32(&p, buf + sizeof buf, &v32), -1);
 }
+
+/* Values of width w (the group's largest exactly w bits wide); with exc,
+ * also two outliers of width > w, which the encoder patches (PFOR). */
+static void fill_width(uint32_t *v, size_t n, unsigned w, int exc)
+{
+    uint32_t mask = w >= 32 ? UINT32_MAX : (UINT32_C(1) << w) - 1;
+    for (size_t i = 0; i < n; i++)
+        v[i] = rnd() & mask;
+    for (size_t g = 0; g < n; g += USJ_CODEC_BLOCK) {
+        size_t k = n - g < USJ_CODEC_BLOCK ? n - g : USJ_CODEC_BLOCK;
+        v[g + rnd() % k] = mask;                 /* the group is w wide */
+        if (exc && w < 24) {
+            v[g + rnd() % k] = (uint32_t)1 << (w + 8 + rnd() % (24 - w));
+            v[g + k - 1] = UINT32_MAX;
+        }
+    }
+}
+
+Test(codec, every_width_full_and_partial_groups)
+{
+    static uint32_t v[600];
+    static const size_t ns[] = {8, 9, 31, 64, 100, 127, 128, 129, 135, 200, 255, 256, 300, 519};
+    for (unsigned w = 0; w <= 32; w++)
+        for (int exc = 0; exc < 2; exc++)
+            for (size_t s = 0; s < sizeof ns / sizeof *ns; s++) {
+                fill_width(v, ns[s], w, exc);
+                round_trip(v, ns[s]);
+                /* a full first group is packed at width w, patched iff exc */
+                uint8_t buf[4096];
+                usj_codec_encode(v, ns[s], buf);
+                if (ns[s] < USJ_CODEC_BLOCK)
+                    continue;
+                if (exc && w < 24)
+                    cr_assert_eq(buf[0], w | USJ_CODEC_EXC, "w=%u n=%zu: width byte %u",
+                                 w, ns[s], buf[0]);
+                else
+                    cr_assert_eq(buf[0], w, "w=%u n=%zu: width byte %u", w, ns[s], buf[0]);
+            }
+}
+
+/* Walk a run group by group, decoding some and skipping the others: the
+ * decoded groups equal the run's values and both calls end each group
+ * where usj_codec_decode would. */
+static void walk_groups(const uint32_t *in, size_t n, unsigned pattern)
+{
+    uint8_t *enc = malloc(usj_codec_bound(n) + 16);
+    size_t len = usj_codec_encode(in, n, enc);
+    uint8_t *exact = malloc(len ? len : 1);
+    memcpy(exact, enc, len);
+    const uint8_t *p = exact, *end = exact + len;
+    uint32_t out[USJ_CODEC_BLOCK];
+    for (size_t g = 0, at = 0; at < n; g++) {
+        size_t k = n - at < USJ_CODEC_BLOCK ? n - at : USJ_CODEC_BLOCK;
+        const uint8_t *ns = NULL, *nd = NULL;
+        cr_assert_eq(usj_codec_skip_group(p, end, k, &ns), 0, "n=%zu group %zu skip", n, g);
+        if (pattern >> (g % 8) & 1) {
+            memset(out, 0xEE, sizeof out);
+            cr_assert_eq(usj_codec_decode_group(p, end, out, k, &nd), 0,
+                         "n=%zu group %zu", n, g);
+            cr_assert_eq(nd, ns, "n=%zu group %zu: skip and decode end apart", n, g);
+            cr_assert(memcmp(out, in + at, k * sizeof *out) == 0, "n=%zu group %zu differs", n, g);
+            /* every truncation of the group fails cleanly, both ways */
+            for (const uint8_t *cut = p; cut < nd; cut++) {
+                cr_assert_eq(usj_codec_decode_group(p, cut, out, k, &nd), -1);
+                cr_assert_eq(usj_codec_skip_group(p, cut, k, &nd), -1);
+            }
+        }
+        p = ns;
+        at += k;
+    }
+    cr_assert_eq(p, end, "n=%zu: groups end before the run", n);
+    free(enc);
+    free(exact);
+}
+
+Test(codec, groups_one_at_a_time)
+{
+    static uint32_t v[1100];
+    static const size_t ns[] = {1, 7, 8, 127, 128, 129, 135, 136, 300, 1031};
+    for (unsigned w = 0; w <= 32; w += 1)
+        for (size_t s = 0; s < sizeof ns / sizeof *ns; s++) {
+            fill_width(v, ns[s], w, w % 2);
+            walk_groups(v, ns[s], 0xFF);
+            walk_groups(v, ns[s], 0x55);
+            walk_groups(v, ns[s], 0x00);
+        }
+}
+
+/* What decoding rejects in a group's exceptions, skipping rejects too. */
+Test(codec, skip_rejects_bad_exceptions)
+{
+    uint32_t v[128];
+    for (int i = 0; i < 128; i++)
+        v[i] = 1;
+    v[5] = 1000;                           /* one exception over width 1 */
+    uint8_t buf[256];
+    size_t len = usj_codec_encode(v, 128, buf);
+    cr_assert_eq(buf[0], 1 | USJ_CODEC_EXC);
+    cr_assert_eq(buf[1], 1);
+    const size_t at = 2 + 16;              /* the exception: index, varint */
+    cr_assert_eq(buf[at], 5);
+    uint32_t out[128];
+    const uint8_t *next;
+    uint8_t bad[256];
+    memcpy(bad, buf, len);
+    bad[at] = 128;                         /* index outside the group */
+    cr_assert_eq(usj_codec_decode_group(bad, bad + len, out, 128, &next), -1);
+    cr_assert_eq(usj_codec_skip_group(bad, bad + len, 128, &next), -1);
+    memcpy(bad, buf, len);
+    bad[at + 1] = 0;                       /* a zero high part */
+    cr_assert_eq(usj_codec_decode_group(bad, bad + len, out, 128, &next), -1);
+    cr_assert_eq(usj_codec_skip_group(bad, bad + len, 128, &next), -1);
+    memcpy(bad, buf, len);
+    bad[0] = 32 | USJ_CODEC_EXC;           /* patched width 32 */
+    cr_assert_eq(usj_codec_decode_group(bad, bad + len, out, 128, &next), -1);
+    cr_assert_eq(usj_codec_skip_group(bad, bad + len, 128, &next), -1);
+    memcpy(bad, buf, len);
+    bad[1] = 2;                            /* more exceptions than bytes */
+    cr_assert_eq(usj_codec_decode_group(bad, bad + len, out, 128, &next), -1);
+    cr_assert_eq(usj_codec_skip_group(bad, bad + len, 128, &next), -1);
+    /* high bits that overflow 32 bits at width 31: hi 1 fits, hi 2 not */
+    static uint8_t w31[2 + 16 * 31 + 2];
+    w31[0] = 31 | USJ_CODEC_EXC;
+    w31[1] = 1;
+    w31[2 + 16 * 31] = 0;
+    w31[2 + 16 * 31 + 1] = 1;
+    cr_assert_eq(usj_codec_decode_group(w31, w31 + sizeof w31, out, 128, &next), 0);
+    cr_assert_eq(out[0], UINT32_C(1) << 31);
+    cr_assert_eq(usj_codec_skip_group(w31, w31 + sizeof w31, 128, &next), 0);
+    cr_assert_eq(next, w31 + sizeof w31);
+    w31[2 + 16 * 31 + 1] = 2;
+    cr_assert_eq(usj_codec_decode_group(w31, w31 + sizeof w31, out, 128, &next), -1);
+    cr_assert_eq(usj_codec_skip_group(w31, w31 + sizeof w31, 128, &next), -1);
+}
