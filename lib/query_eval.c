@@ -27,6 +27,7 @@
  * Work is bounded by a deadline checked every USJ_QUERY_CHECK_EVERY steps
  * (USJ_ETIMEOUT). Hits are built in lib/query_hits.c. */
 #include <assert.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +51,9 @@ struct it {
     int           started;
     uint32_t      doc;
     double        ub;      /* upper bound of score() */
+    double        mc;      /* with prune: a doc scoring <= mc here cannot
+                              enter the heap, so this node may skip it */
+    int           prune;   /* mc is set (total_upto reached, heap full) */
     uint64_t      cost;    /* docs it may produce (to order AND kids) */
     sctx         *cx;
     const qnode  *q;
@@ -245,6 +249,89 @@ static uint32_t leapfrog(it **kids, uint32_t n, uint32_t target, sctx *cx)
     }
 }
 
+static double shallow_ub(it *t, uint32_t target, uint32_t *upto);
+
+/* Leapfrog with block-max skips (t->prune, t an AND or a phrase): before
+ * the kids decode the blocks holding d, the bound of t over the docs up to
+ * the nearest block end (skip data only) is compared with t->mc, and a run
+ * that cannot beat it is skipped whole. Then each doc of the lead kid
+ * (kids[0], decoded) is bounded before the other kids move: an AND adds a
+ * lead term's exact score on d to the others' block bounds; a phrase
+ * occurs at most tf(lead) times in d. The others' blocks stay undecoded
+ * where no candidate survives. */
+static uint32_t leapfrog_bm(it *t, it **kids, uint32_t n, uint32_t target)
+{
+    sctx *cx = t->cx;
+    uint32_t d = target, upto = 0;
+    double b = 0, rest = 0;        /* t's bound on [d, upto]; without kids[0] */
+    int have = 0;
+    int lead_term = kids[0]->kind == IT_TERM;
+    for (;;) {
+        if (tick(cx))
+            return USJ_DOC_END;
+        if (!have || d > upto) {
+            have = 1;
+            upto = USJ_DOC_END;
+            if (t->kind == IT_AND) {
+                b = rest = 0;
+                for (uint32_t i = 0; i < n; i++) {
+                    uint32_t u;
+                    double x = shallow_ub(kids[i], d, &u);
+                    if (x < 0)
+                        return USJ_DOC_END;
+                    b += x;
+                    if (i > 0)
+                        rest += x;
+                    if (u < upto)
+                        upto = u;
+                }
+            } else {
+                b = shallow_ub(t, d, &upto);
+                if (b < 0)
+                    return USJ_DOC_END;
+            }
+        }
+        if (b <= t->mc) {
+            cx->skipped = 1;
+            if (upto == USJ_DOC_END)
+                return USJ_DOC_END;
+            d = upto + 1;
+            have = 0;
+            continue;
+        }
+        d = kids[0]->adv(kids[0], d);
+        if (d == USJ_DOC_END)
+            return d;
+        if (d > upto)
+            continue;               /* new blocks: bound them first */
+        if (lead_term) {
+            it *l = kids[0];
+            double x = usj_rank_bm25(t->kind == IT_AND ? l->w : t->w,
+                                     usj_postings_freq(l->p), cx->doclens[d],
+                                     cx->avgdl);
+            if (t->kind == IT_AND)
+                x += rest;
+            if (x * (1.0 + 1e-9) <= t->mc) {
+                cx->skipped = 1;
+                d++;
+                continue;
+            }
+        }
+        uint32_t i;
+        for (i = 1; i < n; i++) {
+            uint32_t e = kids[i]->adv(kids[i], d);
+            if (e != d) {
+                d = e;
+                break;
+            }
+        }
+        if (i == n)
+            return d;
+        if (d == USJ_DOC_END)
+            return d;
+    }
+}
+
 static uint32_t adv_and(it *t, uint32_t target)
 {
     if (t->started && t->doc >= target)
@@ -252,7 +339,8 @@ static uint32_t adv_and(it *t, uint32_t target)
     t->started = 1;
     uint32_t d = target;
     for (;;) {
-        d = leapfrog(t->kids, t->nkids, d, t->cx);
+        d = t->prune ? leapfrog_bm(t, t->kids, t->nkids, d)
+                     : leapfrog(t->kids, t->nkids, d, t->cx);
         if (d == USJ_DOC_END)
             break;
         uint32_t i;
@@ -353,10 +441,32 @@ static uint32_t adv_phrase(it *t, uint32_t target)
         return t->doc;
     t->started = 1;
     uint32_t d = target;
+    sctx *cx = t->cx;
     for (;;) {
-        d = leapfrog(t->order, t->nkids, d, t->cx);
+        d = t->prune ? leapfrog_bm(t, t->order, t->nkids, d)
+                     : leapfrog(t->order, t->nkids, d, cx);
         if (d == USJ_DOC_END)
             break;
+        if (t->prune) {
+            /* the phrase occurs at most min(tf) times: no position is
+             * decoded for a doc that could not enter with that many */
+            uint32_t m = UINT32_MAX;
+            for (uint32_t i = 0; i < t->nkids; i++) {
+                uint32_t f = usj_postings_freq(t->kids[i]->p);
+                if (f < m)
+                    m = f;
+            }
+            if (usj_rank_bm25(t->w, m, cx->doclens[d], cx->avgdl) *
+                    (1.0 + 1e-9) <= t->mc) {
+                cx->skipped = 1;
+                d++;
+                if (tick(cx)) {
+                    d = USJ_DOC_END;
+                    break;
+                }
+                continue;
+            }
+        }
         uint32_t f = 0;
         int rc = phrase_freq(t, &f);
         if (rc) {
@@ -787,7 +897,8 @@ static void sift_down(heap *h, size_t i)
     }
 }
 
-static void heap_offer(heap *h, double s, uint32_t d)
+/* Returns 1 when (s, d) entered the heap. */
+static int heap_offer(heap *h, double s, uint32_t d)
 {
     ent x = {s, d};
     if (h->n < h->k) {
@@ -802,10 +913,14 @@ static void heap_offer(heap *h, double s, uint32_t d)
             h->e[p] = t;
             i = p;
         }
-    } else if (worse(&h->e[0], &x)) {
+        return 1;
+    }
+    if (worse(&h->e[0], &x)) {
         h->e[0] = x;
         sift_down(h, 0);
+        return 1;
     }
+    return 0;
 }
 
 static int ent_cmp(const void *a, const void *b)
@@ -883,18 +998,111 @@ static double cur_ub(it *t)
     }
 }
 
+/* Bound of score(t) over the docs in [target, *upto], from the skip data
+ * of the blocks that hold target (nothing decoded; the cursors' described
+ * blocks move forward): a term's block bound; an AND sums its kids' (an
+ * exhausted kid ends it), an OR its live kids'; a phrase as in cur_ub.
+ * Anything else: its static bound up to USJ_DOC_END. Negative when t has
+ * no doc >= target. */
+static double shallow_ub(it *t, uint32_t target, uint32_t *upto)
+{
+    *upto = USJ_DOC_END;
+    switch (t->kind) {
+    case IT_EMPTY:
+        return -1;
+    case IT_TERM: {
+        uint32_t last = usj_postings_shallow(t->p, target);
+        if (last == USJ_DOC_END)
+            return -1;
+        *upto = last;
+        return usj_rank_impact_bound(t->idf, usj_postings_block_impact(t->p));
+    }
+    case IT_PHRASE: {
+        float m = USJ_IMPACT_MAX;
+        for (uint32_t i = 0; i < t->nkids; i++) {
+            uint32_t last = usj_postings_shallow(t->kids[i]->p, target);
+            if (last == USJ_DOC_END)
+                return -1;
+            if (last < *upto)
+                *upto = last;
+            float v = usj_postings_block_impact(t->kids[i]->p);
+            if (v < m)
+                m = v;
+        }
+        return usj_rank_impact_bound(t->idf, m);
+    }
+    case IT_AND:
+    case IT_OR: {
+        double s = 0;
+        int live = 0;
+        for (uint32_t i = 0; i < t->nkids; i++) {
+            uint32_t u;
+            double b = shallow_ub(t->kids[i], target, &u);
+            if (b < 0) {
+                if (t->kind == IT_AND)
+                    return -1;
+                continue;
+            }
+            live = 1;
+            s += b;
+            if (u < *upto)
+                *upto = u;
+        }
+        return live ? s : -1;
+    }
+    case IT_LIST:
+        if (t->started && t->doc == USJ_DOC_END)
+            return -1;
+        return t->ub;
+    default:
+        return t->ub;
+    }
+}
+
+/* Lets t skip the docs that score at most mc under it: the root gets the
+ * heap's worst score; a kid of an AND or OR gets mc less the static bounds
+ * of its siblings (less a margin for the rounding of the sums). An AND's
+ * exclusions and filters never skip. */
+static void set_mc(it *t, double mc)
+{
+    t->prune = 1;
+    t->mc = mc;
+    if (t->kind != IT_AND && t->kind != IT_OR)
+        return;
+    for (uint32_t i = 0; i < t->nkids; i++) {
+        it *k = t->kids[i];
+        if (k->kind != IT_AND && k->kind != IT_OR && k->kind != IT_PHRASE)
+            continue;
+        double others = t->ub - k->ub;
+        if (others < 0)
+            others = 0;
+        set_mc(k, mc - others - 1e-9 * (fabs(mc) + t->ub));
+    }
+}
+
 /* Any tree: count every match; score only while the tree's bound can still
  * beat the heap (docs come in increasing order, so ties lose), first the
- * static bound, then the bound from the current blocks. */
+ * static bound, then the bound from the current blocks. With total_upto,
+ * once that many matches are counted and the heap is full, the tree skips
+ * (set_mc) whatever cannot beat the heap's worst score: the total counts
+ * the matches still seen and becomes a lower bound. */
 static void run_generic(sctx *cx, it *root, heap *h, uint64_t *total)
 {
     uint64_t n = 0;
+    int pruning = 0;
     uint32_t d = root->adv(root, 0);
     while (d != USJ_DOC_END) {
         n++;
         if (h->k && (h->n < h->k || cx->no_prune ||
-                     (root->ub > h->e[0].s && cur_ub(root) > h->e[0].s)))
-            heap_offer(h, score(root), d);
+                     (root->ub > h->e[0].s && cur_ub(root) > h->e[0].s))) {
+            if (heap_offer(h, score(root), d) && pruning)
+                set_mc(root, h->e[0].s);
+        }
+        if (!pruning && cx->total_upto && n >= cx->total_upto && h->k &&
+            h->n == h->k && !cx->no_prune) {
+            pruning = 1;
+            set_mc(root, h->e[0].s);
+        }
         if (tick(cx))
             break;
         d = root->adv(root, d + 1);
@@ -1037,7 +1245,17 @@ static void ch_build(it **a, uint32_t n)
 
 static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
 {
-    int rc = count_union(cx, t, total);
+    uint32_t maxdf = 0;
+    for (uint32_t i = 0; i < t->nkids; i++)
+        if (t->kids[i]->ti.df > maxdf)
+            maxdf = t->kids[i]->ti.df;
+    int rc = 0;
+    if (h->k && cx->total_upto && maxdf >= cx->total_upto && !cx->no_prune) {
+        *total = maxdf;          /* the longest list: a lower bound */
+        cx->skipped = 1;
+    } else {
+        rc = count_union(cx, t, total);
+    }
     if (rc || h->k == 0 || cx->timed_out)
         return rc;
     uint32_t n = t->nkids;
@@ -1186,7 +1404,7 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     *out = NULL;
     if (!idx || !q || !q->root)
         return usj_error_set(USJ_EINVAL, "usj_search: NULL argument");
-    usj_search_opts o = {10, 0, 0, 0, 0};
+    usj_search_opts o = {10, 0, 0, 0, 0, 0};
     if (opts)
         o = *opts;
     if ((uint64_t)o.limit + o.offset > USJ_MAX_RESULTS)
@@ -1214,6 +1432,7 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     if ((rc = build(&cx, q->root, &root)))
         goto done;
     cx.no_prune = (o.flags & USJ_SEARCH_NOPRUNE) != 0;
+    cx.total_upto = o.limit ? o.total_upto : 0;
     h.k = o.limit ? (size_t)o.limit + o.offset : 0;
     if (h.k && !(h.e = malloc(h.k * sizeof *h.e))) {
         rc = nomem();
@@ -1227,6 +1446,7 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
         run_generic(&cx, root, &h, &r->total);
     if (rc)
         goto done;
+    r->total_relation = cx.skipped ? USJ_TOTAL_AT_LEAST : USJ_TOTAL_EXACT;
     for (size_t i = 0; i < cx.nall && !cx.err; i++)
         if (cx.all[i]->p)               /* a cursor that stopped on bad bytes */
             cx.err = usj_postings_error(cx.all[i]->p);

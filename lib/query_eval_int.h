@@ -31,6 +31,9 @@ struct sctx {
     int              timed_out;
     int              err;
     int              no_prune;  /* USJ_SEARCH_NOPRUNE: no bound is used */
+    uint64_t         total_upto;/* usj_search_opts.total_upto (0: exact) */
+    int              skipped;   /* docs that may match were skipped: the
+                                   total is a lower bound */
     usj_analyzer    *an;      /* hit texts (per thread, see need_an) */
     usj_analyzer    *tan;     /* titles */
     it             **all;     /* every iterator, to free */

@@ -131,7 +131,7 @@ Test(blockmax, impacts_are_exact_and_bound_every_score)
     usj_index_unref(idx);
 }
 
-static unsigned exact, compared;
+static unsigned exact, compared, bounded;
 
 static int near(double a, double b)
 {
@@ -165,6 +165,25 @@ static void same_results(usj_index *idx, usj_analyzer *an, const char *q,
         exact += a->hits[i].doc == b->hits[i].doc;
         compared++;
     }
+    /* with a total-hits threshold of 1 the engine skips whatever cannot
+     * enter once the heap is full: the same hits, bit for bit */
+    usj_results *c = NULL;
+    o.flags = USJ_SEARCH_NOTEXT;
+    o.total_upto = 1;
+    cr_assert_eq(usj_search(&c, idx, query, &o), 0, "%s: %s", q, usj_error_last());
+    cr_assert_eq(c->nhits, a->nhits, "%s: hits with total_upto", q);
+    for (size_t i = 0; i < a->nhits; i++) {
+        cr_assert_eq(c->hits[i].doc, a->hits[i].doc, "%s (limit %u): hit %zu", q, limit, i);
+        cr_assert(c->hits[i].score == a->hits[i].score, "%s: hit %zu score", q, i);
+    }
+    if (c->total_relation == USJ_TOTAL_EXACT) {
+        cr_assert_eq(c->total, a->total, "%s: exact total with total_upto", q);
+    } else {
+        cr_assert_leq(c->total, a->total, "%s", q);
+        cr_assert_geq(c->total, 1, "%s", q);
+        bounded++;
+    }
+    usj_results_free(c);
     usj_results_free(a);
     usj_results_free(b);
     usj_query_free(query);
@@ -218,6 +237,8 @@ Test(blockmax, pruning_never_changes_the_top_k)
         nq++;
     }
     cr_assert_eq(nq, 160);
+    /* the threshold was crossed and docs were skipped in many searches */
+    cr_assert_geq(bounded, 100, "%u lower-bound totals", bounded);
     cr_assert_geq(exact, compared * 95 / 100, "%u of %u hits identical", exact, compared);
     usj_analyzer_free(an);
     usj_index_unref(idx);

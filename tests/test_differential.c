@@ -601,6 +601,7 @@ static void gen_query(const corpus *C, uint64_t *s, usj_buf *b, int depth)
 
 typedef struct stats {
     unsigned queries, parsed, nonempty, topk_checked, skipped;
+    unsigned bounded;     /* total_upto searches that reported a lower bound */
 } stats;
 
 static void check_query(corpus *C, usj_analyzer *an, const char *qs, stats *st)
@@ -637,7 +638,7 @@ static void check_query(corpus *C, usj_analyzer *an, const char *qs, stats *st)
     }
     /* everything: the exact set and every score */
     usj_search_opts o = {nw ? (nw < USJ_MAX_RESULTS ? nw : USJ_MAX_RESULTS) : 0,
-                         0, 60000, 0, 0};
+                         0, 60000, 0, 0, 0};
     usj_results *r = NULL;
     cr_assert_eq(usj_search(&r, C->idx, q, &o), 0, "[%s]: %s", qs, usj_error_last());
     cr_assert_eq(r->total, nw, "[%s]: total %llu, brute force %u", qs,
@@ -657,7 +658,7 @@ static void check_query(corpus *C, usj_analyzer *an, const char *qs, stats *st)
     usj_results_free(r);
     /* the pruned top 10 (and a page) */
     for (int pass = 0; pass < 2 && nw > 0; pass++) {
-        usj_search_opts t = {pass ? 4 : 10, pass ? 3 : 0, 60000, 0, 0};
+        usj_search_opts t = {pass ? 4 : 10, pass ? 3 : 0, 60000, 0, 0, 0};
         cr_assert_eq(usj_search(&r, C->idx, q, &t), 0, "[%s]", qs);
         cr_assert_eq(r->total, nw);
         size_t expect = nw > t.offset ? nw - t.offset : 0;
@@ -671,6 +672,36 @@ static void check_query(corpus *C, usj_analyzer *an, const char *qs, stats *st)
                       "(%.12g)", qs, t.offset + i, r->hits[i].doc,
                       r->hits[i].score, w->d, w->s);
             cr_assert(near(r->hits[i].score, by_doc[r->hits[i].doc]));
+        }
+        /* the same page with a total-hits threshold: identical hits (doc,
+         * score, order); the total exact below the threshold, else at
+         * least the threshold and never above the truth */
+        static const uint64_t upto[] = {1, 3, 50};
+        for (size_t u = 0; u < sizeof upto / sizeof *upto; u++) {
+            usj_results *e = NULL;
+            usj_search_opts tu = t;
+            tu.total_upto = upto[u];
+            tu.flags = USJ_SEARCH_NOTEXT;
+            cr_assert_eq(usj_search(&e, C->idx, q, &tu), 0, "[%s]", qs);
+            cr_assert_eq(e->nhits, r->nhits, "[%s] upto %llu", qs,
+                         (unsigned long long)upto[u]);
+            for (size_t i = 0; i < e->nhits; i++) {
+                cr_assert_eq(e->hits[i].doc, r->hits[i].doc, "[%s] upto %llu rank %zu",
+                             qs, (unsigned long long)upto[u], i);
+                cr_assert(e->hits[i].score == r->hits[i].score, "[%s] upto %llu rank %zu",
+                          qs, (unsigned long long)upto[u], i);
+            }
+            if (e->total_relation == USJ_TOTAL_EXACT) {
+                cr_assert_eq(e->total, nw, "[%s] upto %llu", qs,
+                             (unsigned long long)upto[u]);
+            } else {
+                cr_assert_eq(e->total_relation, USJ_TOTAL_AT_LEAST);
+                cr_assert_geq(nw, upto[u], "[%s]: a bound below the threshold", qs);
+                cr_assert_geq(e->total, upto[u], "[%s]", qs);
+                cr_assert_leq(e->total, nw, "[%s]", qs);
+                st->bounded++;
+            }
+            usj_results_free(e);
         }
         usj_results_free(r);
         st->topk_checked++;
@@ -879,7 +910,7 @@ Test(differential, generated_random_queries)
         usj_query *q = NULL;
         const char *h = heavy[rep % 2];
         cr_assert_eq(usj_query_parse(&q, h, strlen(h), an), 0);
-        usj_search_opts o = {10, 0, 1, 0, 0};
+        usj_search_opts o = {10, 0, 1, 0, 0, 0};
         usj_results *r = NULL;
         int rc = usj_search(&r, C.idx, q, &o);
         cr_assert(rc == 0 || rc == USJ_ETIMEOUT, "rc %d", rc);
@@ -892,8 +923,11 @@ Test(differential, generated_random_queries)
     }
     usj_analyzer_free(an);
     cr_log_info("generated: %u paragraphs, %u queries, %u parsed, %u with "
-                "matches, %u skipped", C.ndocs, st.queries, st.parsed,
-                st.nonempty, st.skipped);
+                "matches, %u skipped, %u lower-bound totals", C.ndocs,
+                st.queries, st.parsed, st.nonempty, st.skipped, st.bounded);
+    /* the threshold was crossed and the engine did skip: else the
+     * comparison above tests nothing */
+    cr_assert_geq(st.bounded, 50, "%u lower-bound totals", st.bounded);
     cr_assert_geq(st.parsed, st.queries * 9 / 10);
     cr_assert_geq(st.nonempty, st.queries / 3);
     corpus_free(&C);

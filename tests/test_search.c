@@ -45,7 +45,7 @@ static usj_results *run(const char *q, uint32_t limit, uint32_t offset,
     usj_query *p = NULL;
     int rc = usj_query_parse(&p, q, strlen(q), an);
     cr_assert_eq(rc, 0, "parse [%s]: %s", q, usj_error_last());
-    usj_search_opts o = {limit, offset, 0, explain, 0};
+    usj_search_opts o = {limit, offset, 0, explain, 0, 0};
     usj_results *r = NULL;
     rc = usj_search(&r, idx, p, &o);
     cr_assert_eq(rc, 0, "search [%s]: %s", q, usj_error_last());
@@ -282,7 +282,7 @@ Test(search, paging_count_explain)
     /* limits */
     usj_query *p = NULL;
     cr_assert_eq(usj_query_parse(&p, "japan", 5, an), 0);
-    usj_search_opts o = {USJ_MAX_RESULTS, 1, 0, 0, 0};
+    usj_search_opts o = {USJ_MAX_RESULTS, 1, 0, 0, 0, 0};
     usj_results *r = NULL;
     cr_assert_eq(usj_search(&r, idx, p, &o), USJ_ELIMIT);
     cr_assert_null(r);
@@ -343,7 +343,7 @@ Test(search, damaged_index_never_crashes)
         for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
             usj_query *pq = NULL;
             cr_assert_eq(usj_query_parse(&pq, qs[i], strlen(qs[i]), an), 0);
-            usj_search_opts o = {10, 0, 2000, 1, 0};
+            usj_search_opts o = {10, 0, 2000, 1, 0, 0};
             usj_results *r = NULL;
             int rc = usj_search(&r, x, pq, &o);
             cr_assert(rc == 0 || rc < 0);
@@ -380,7 +380,7 @@ static void *mt_worker(void *arg)
         for (size_t i = 0; i < MT_N; i++) {
             usj_query *p = NULL;
             usj_results *r = NULL;
-            usj_search_opts o = {5, 0, 0, 0, 0};
+            usj_search_opts o = {5, 0, 0, 0, 0, 0};
             if (usj_query_parse(&p, mt_queries[i], strlen(mt_queries[i]), a) ||
                 usj_search(&r, idx, p, &o) || r->total != mt_total[i] ||
                 (r->nhits && r->hits[0].doc != mt_first[i]))
@@ -419,8 +419,8 @@ Test(search, notext_ranks_the_same)
     for (size_t k = 0; k < sizeof qs / sizeof *qs; k++) {
         usj_query *p = NULL;
         cr_assert_eq(usj_query_parse(&p, qs[k], strlen(qs[k]), an), 0);
-        usj_search_opts full = {10, 0, 0, 0, 0};
-        usj_search_opts bare = {10, 0, 0, 0, USJ_SEARCH_NOTEXT};
+        usj_search_opts full = {10, 0, 0, 0, 0, 0};
+        usj_search_opts bare = {10, 0, 0, 0, USJ_SEARCH_NOTEXT, 0};
         usj_results *a = NULL, *b = NULL;
         cr_assert_eq(usj_search(&a, idx, p, &full), 0);
         cr_assert_eq(usj_search(&b, idx, p, &bare), 0);
@@ -470,7 +470,7 @@ Test(search, text_cache_never_crosses_indexes)
             usj_query *q = NULL;
             cr_assert_eq(usj_query_parse(&q, "tariff", 6, an), 0);
             usj_results *r = NULL;
-            usj_search_opts o = {10, 0, 0, 0, 0};
+            usj_search_opts o = {10, 0, 0, 0, 0, 0};
             cr_assert_eq(usj_search(&r, x, q, &o), 0);
             cr_assert_eq(r->nhits, 1);
             const char *want = k % 2 ? tb[round] : ta[round];

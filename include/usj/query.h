@@ -37,6 +37,14 @@ typedef struct usj_search_opts {
     uint32_t timeout_ms;   /* 0 = USJ_DEFAULT_QUERY_TIMEOUT_MS */
     int      explain;      /* fill usj_hit.explain */
     unsigned flags;        /* USJ_SEARCH_* */
+    /* Total-hits threshold. 0 (the default): `total` is exact. N > 0: the
+     * matches are counted exactly until N are seen (a query with fewer than
+     * N matches gets its exact total); past that the engine may skip
+     * paragraphs that cannot enter the top limit + offset, and `total` may
+     * be a lower bound (>= N; usj_results.total_relation says which). The
+     * hits (docs, scores, order) are the same as with 0. Count-only
+     * searches (limit 0) always count exactly. */
+    uint64_t total_upto;
 } usj_search_opts;
 
 /* Rank only: hits carry doc, score, path, title and para_line (line =
@@ -70,12 +78,19 @@ typedef struct usj_hit {
     char     *explain;     /* score breakdown, or NULL */
 } usj_hit;
 
+/* usj_results.total_relation */
+enum usj_total_relation {
+    USJ_TOTAL_EXACT = 0,   /* total is the number of matching paragraphs */
+    USJ_TOTAL_AT_LEAST = 1 /* total is a lower bound (usj_search_opts.total_upto) */
+};
+
 typedef struct usj_results {
     usj_hit  *hits;
     size_t    nhits;
-    uint64_t  total;       /* exact number of matching paragraphs */
+    uint64_t  total;       /* matching paragraphs (see total_relation) */
     uint64_t  took_us;
     char     *root;        /* index root folder (to resolve relative paths) */
+    uint32_t  total_relation;  /* enum usj_total_relation; 0 = exact */
 } usj_results;
 
 /* Run a query. *out is malloc'd; every string in it is malloc'd on its own;
