@@ -48,6 +48,10 @@ static const char usage_text[] =
 "  -n, --limit N       hits to show (default 10, at most 10000 with --offset)\n"
 "      --offset N      skip the first N hits\n"
 "  -c, --count         print the number of matching paragraphs only\n"
+"      --total-upto N  count matches exactly up to N only, then skip what\n"
+"                      cannot be in the hits: faster; the JSON summary says\n"
+"                      \"total_exact\": false when total is a lower bound\n"
+"                      (default 0: exact; in-process only, a server counts all)\n"
 "      --index PATH    index file (default: $USJ_INDEX, else .usjsearch.idx\n"
 "                      in this folder or the nearest parent)\n"
 "      --vimgrep       path:line:column:text (like rg --vimgrep)\n"
@@ -65,13 +69,14 @@ static const char usage_text[] =
 enum {
     O_OFFSET = 256, O_INDEX, O_VIMGREP, O_JSON, O_COLOR, O_ABSOLUTE,
     O_EXPLAIN, O_TIMEOUT, O_SERVER, O_NOSERVER, O_VERSION, O_HEADING,
-    O_NOHEADING
+    O_NOHEADING, O_TOTAL_UPTO
 };
 
 static const struct option long_opts[] = {
     {"limit", required_argument, NULL, 'n'},
     {"offset", required_argument, NULL, O_OFFSET},
     {"count", no_argument, NULL, 'c'},
+    {"total-upto", required_argument, NULL, O_TOTAL_UPTO},
     {"index", required_argument, NULL, O_INDEX},
     {"vimgrep", no_argument, NULL, O_VIMGREP},
     {"json", no_argument, NULL, O_JSON},
@@ -241,6 +246,13 @@ static int parse_args(cli *c, int argc, char **argv)
                 return die("bad --offset '%s' (0..10000)", optarg);
             break;
         case 'c': c->count = 1; break;
+        case O_TOTAL_UPTO: {
+            uint32_t n;
+            if (parse_u32(optarg, UINT32_MAX, &n))
+                return die("bad --total-upto '%s' (0..4294967295)", optarg);
+            c->sopts.total_upto = n;
+            break;
+        }
         case O_INDEX: c->index = optarg; break;
         case O_VIMGREP: c->fopts.format = USJ_FMT_VIMGREP; break;
         case O_JSON: c->fopts.format = USJ_FMT_JSON; break;

@@ -6,7 +6,9 @@
  *  - vimgrep: exactly ripgrep's "path:line:column:text" (the source line of
  *             the first match, 1-based byte column);
  *  - JSON Lines: {"type":"hit","v":1,...} per hit, then
- *             {"type":"summary","v":1,"total":..,"took_us":..}; every string
+ *             {"type":"summary","v":1,"total":..,"total_exact":true|false,
+ *             "hits":..,"took_us":..} (total_exact false: total is a lower
+ *             bound, usj_search_opts.total_upto); every string
  *             escaped (control characters as \uXXXX, invalid UTF-8 bytes as
  *             \ufffd, so "matches" offsets index the text as stored). */
 #include <stdlib.h>
@@ -271,8 +273,9 @@ int usj_fmt_summary(usj_buf *out, const usj_fmt_opts *o, const usj_results *r)
     if (o->format != USJ_FMT_JSON)
         return 0;
     int rc = usj_buf_printf(out, "{\"type\":\"summary\",\"v\":%d,\"total\":%llu,"
-                                 "\"hits\":%zu,\"took_us\":%llu}\n",
+                                 "\"total_exact\":%s,\"hits\":%zu,\"took_us\":%llu}\n",
                             USJ_JSON_VERSION, (unsigned long long)r->total,
+                            r->total_relation == USJ_TOTAL_EXACT ? "true" : "false",
                             r->nhits, (unsigned long long)r->took_us);
     return rc ? usj_error_set(USJ_ENOMEM, "out of memory") : 0;
 }

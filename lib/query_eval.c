@@ -13,7 +13,13 @@
  *
  * Top-k: a bounded heap of (score, doc), worst at the root; a doc enters only
  * when it beats the root (ties go to the smaller doc id, i.e. corpus order).
- * Every match is counted, so `total` is exact. Pruning: a single-term query
+ * By default every match is counted, so `total` is exact; with
+ * opts.total_upto = N, once N matches are counted and the heap is full, AND
+ * and phrase nodes get a minimum competitive score (set_mc) and skip what
+ * cannot beat it (leapfrog_bm: block-max runs, then the lead word's exact
+ * bound per candidate), and an OR of terms whose longest list has N docs
+ * reports that length: `total` becomes a lower bound (total_relation).
+ * The hits are the same either way. Pruning: a single-term query
  * has total = df and walks only blocks whose upper bound (idf times the
  * block's largest term impact, stored in its skip entry) beats the heap; an
  * OR of terms (also a prefix) runs MaxScore on per-list bounds (idf times

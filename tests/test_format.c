@@ -141,8 +141,14 @@ Test(format, json_escaping_and_fields)
     usj_buf b = USJ_BUF_INIT;
     cr_assert_eq(usj_fmt_summary(&b, &o, &r), 0);
     cr_assert_str_eq(b.data, "{\"type\":\"summary\",\"v\":1,\"total\":42,"
-                             "\"hits\":0,\"took_us\":7}\n");
+                             "\"total_exact\":true,\"hits\":0,\"took_us\":7}\n");
     usj_buf_free(&b);
+    r.total_relation = USJ_TOTAL_AT_LEAST;      /* total_upto reached */
+    cr_assert_eq(usj_fmt_summary(&b, &o, &r), 0);
+    cr_assert_str_eq(b.data, "{\"type\":\"summary\",\"v\":1,\"total\":42,"
+                             "\"total_exact\":false,\"hits\":0,\"took_us\":7}\n");
+    usj_buf_free(&b);
+    r.total_relation = USJ_TOTAL_EXACT;
     o.format = USJ_FMT_PLAIN;
     cr_assert_eq(usj_fmt_summary(&b, &o, &r), 0);
     cr_assert_eq(b.len, 0);

@@ -5,7 +5,7 @@
 # share/bash-completion/completions/usjsearch (usjindex and usjsearchd link
 # to it); works on its own too: `source usjsearch.bash`.
 
-_usj_opts_usjsearch='-n --limit --offset -c --count --index --server --no-server
+_usj_opts_usjsearch='-n --limit --offset -c --count --total-upto --index --server --no-server
   --timeout --vimgrep --json --absolute --explain --color --heading --no-heading
   -h --help --version'
 _usj_opts_usjindex='-o --output -m --memory -s --split -g --glob -v --verbose

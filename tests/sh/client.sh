@@ -62,8 +62,38 @@ for o in objs[:3]:
         assert t[s:e].decode("utf-8").lower().startswith("japan"), t[s:e]
 s = objs[3]
 assert s["type"] == "summary" and s["v"] == 1 and s["total"] >= 3 and "took_us" in s
+assert s["total_exact"] is True, s
 PY
 check "--json parses" $?
+
+# --total-upto: the same hits; the total exact below the threshold, else a
+# lower bound flagged "total_exact": false
+"$S" --json -n 2 the >json.exact
+"$S" --json -n 2 --total-upto 1 the >json.upto1
+"$S" --json -n 2 --total-upto 100000 the >json.upto_big
+"$S" --json -n 2 --total-upto 1 steel OR energy >json.or_upto1
+"$S" --json -n 2 steel OR energy >json.or_exact
+python3 - json.exact json.upto1 json.upto_big json.or_exact json.or_upto1 <<'PY'
+import json, sys
+def load(p):
+    objs = [json.loads(l) for l in open(p, encoding="utf-8")]
+    return [o for o in objs if o["type"] == "hit"], objs[-1]
+ex, sx = load(sys.argv[1])
+u1, s1 = load(sys.argv[2])
+ub, sb = load(sys.argv[3])
+oe, soe = load(sys.argv[4])
+o1, so1 = load(sys.argv[5])
+key = lambda hs: [(h["path"], h["line"], h["score"]) for h in hs]
+assert key(ex) == key(u1) == key(ub) and key(oe) == key(o1)
+assert sx["total_exact"] is True and sb["total_exact"] is True
+assert sb["total"] == sx["total"]
+assert so1["total_exact"] is False and 1 <= so1["total"] <= soe["total"], (so1, soe)
+assert s1["total"] <= sx["total"]
+assert s1["total_exact"] or s1["total"] >= 1
+PY
+check "--total-upto: same hits, exact or lower-bound total" $?
+"$S" --total-upto x japan >/dev/null 2>err.out
+check "--total-upto x is an error" $([ $? -eq 2 ] && grep -q "bad --total-upto" err.out; echo $?)
 
 # paths relative to the cwd, --absolute
 mkdir -p sub && cd sub
