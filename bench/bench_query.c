@@ -10,12 +10,19 @@
  * USJ_SEARCH_NOTEXT: ranked hits with doc id, path and line but no stored
  * text, which is what the peers return (doc ids); with "text" the hits are
  * complete (paragraph text inflated, match spans), what usjsearch shows.
- * COUNT is limit 0 and reads the exact total.
+ * TOP-10 counts matches exactly only up to BQ_TOTAL_UPTO (1000, Lucene's
+ * default total-hits threshold; usj_search_opts.total_upto): past it the
+ * total may be a lower bound and AND/phrases skip what cannot enter the
+ * top 10 — the hits are the same. COUNT is limit 0 and reads the exact
+ * total.
  * stats: the index sections and their sizes, one "name bytes" per line, then
  * "file_bytes", "input_bytes", "docs", "terms", "postings", "positions". */
 #include <usj/usj.h>
 
 #include "bench_util.h"
+
+/* TOP-10's total-hits threshold (see above and bench/README.md). */
+#define BQ_TOTAL_UPTO 1000
 
 typedef struct {
     usj_index    *idx;
@@ -40,6 +47,7 @@ static uint64_t run(ours *o, const char *q, uint32_t limit)
     usj_search_opts opts = {0};
     opts.limit = limit;
     opts.flags = limit ? o->flags : 0;
+    opts.total_upto = limit ? BQ_TOTAL_UPTO : 0;
     rc = usj_search(&r, o->idx, query, &opts);
     if (rc < 0)
         usj_die("search", q, rc);

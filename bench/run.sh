@@ -313,6 +313,7 @@ echo "Machine: $(lscpu 2>/dev/null | awk -F: '/Model name/ {gsub(/^ +/, "", $2);
      "Linux $(uname -r). Xapian $(xapian-config --version 2>/dev/null | awk '{print $NF}'),"\
      "SQLite $(sqlite3 --version | cut -d' ' -f1), $(rg --version | sed -n 1p)."
 echo "Queries: $PER_TYPE per type, 1 warm-up + $REPS timed passes on kdocs, $SYNTH_REPS on synth (median per query), in-process, warm."
+echo "usj TOP-10 counts matches exactly up to 1000 (total-hits threshold, like Lucene's default; past it the total is a lower bound and AND/phrases prune), COUNT is exact; Xapian's TOP-10 total is its estimate, FTS5's TOP-10 counts nothing."
 [ "$QUICK" = 1 ] && echo "**BENCH_QUICK=1: a small run, not the reference figures.**"
 echo
 
@@ -399,7 +400,7 @@ for c in $CORPORA; do
     echo "## Query latency, $c, $M (us: median / p99)"
     echo
     if [ "$mode" = top10 ]; then
-      echo "usj: ranked hits without the stored text (USJ_SEARCH_NOTEXT: doc, path, line), comparable to the peers' doc ids; usj-text: complete hits (paragraph inflated, match spans), what usjsearch prints. Speed-up and p99/median are computed on usj."
+      echo "usj: ranked hits without the stored text (USJ_SEARCH_NOTEXT: doc, path, line), comparable to the peers' doc ids; usj-text: complete hits (paragraph inflated, match spans), what usjsearch prints. Both count matches exactly up to 1000, then the total may be a lower bound (usj_search_opts.total_upto; the hits are the same). Speed-up and p99/median are computed on usj."
       echo
     fi
     names=()
