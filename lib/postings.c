@@ -20,7 +20,13 @@
  *   block. A single-block list has no skip table (its numbers are the term's).
  * Positions (POSITIONS section, at pos_off/pos_len): per block one codec
  * run of sum(tf) values: for each doc in order, its first position, then
- * the differences to the previous position. */
+ * the differences to the previous position.
+ *
+ * The cursor decodes a block's doc ids when it enters the block, its tfs
+ * on the first freq/positions request, and of its positions run only the
+ * 128-value codec groups holding the docs whose positions are asked for
+ * (groups before them are stepped over by their headers); nothing is
+ * decoded twice. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,15 +210,26 @@ struct usj_postings {
     int      started, ended;
     int      err;                   /* USJ_ECORRUPT when a block failed */
     int      prefetch;              /* advance prefetches doc lengths */
-    const uint8_t *blk_end;         /* first byte after the decoded block */
-    const uint8_t *pblk_end;
+    /* the block's tfs are decoded on the first request (freq, positions):
+     * a cursor skipping through an AND or a phrase reads most blocks' doc
+     * ids only. tfs[] holds tf - 1 (the stored value) once tfs_ok. */
+    int      tfs_ok;
+    const uint8_t *tf_at;           /* the block's tf run */
+    const uint8_t *blk_end;         /* first byte after it (once tfs_ok) */
     uint32_t docs[USJ_BLOCK_DOCS_MAX], tfs[USJ_BLOCK_DOCS_MAX];
-    /* positions of the decoded block */
-    uint32_t pos_blk;               /* block whose positions are in pos + 1 */
-    uint32_t *pos;
+    /* positions of the decoded block: one codec run of pstart[n] values,
+     * decoded a 128-value group at a time (the groups that hold a
+     * requested doc's positions; the ones before are stepped over reading
+     * their headers). Group g is decoded into pos[128 g ..] when
+     * grp[g].done == pos_blk; grp[0..gknown].at are known group starts. */
+    uint32_t pos_blk;               /* block + 1 whose pstart is valid */
+    uint32_t ngroups, gknown;
+    uint32_t *pos;                  /* room for 128 * ngroups values */
     size_t   pos_cap;
+    struct pgroup { const uint8_t *at; uint32_t done; } *grp;  /* ngroups + 1 */
+    size_t   grp_cap;
     uint32_t pstart[USJ_BLOCK_DOCS_MAX + 1];
-    uint8_t  conv[USJ_BLOCK_DOCS_MAX];
+    uint32_t conv[USJ_BLOCK_DOCS_MAX];  /* == pos_blk: doc's gaps summed */
 };
 
 static uint32_t skip32(const usj_postings *p, uint32_t b, unsigned field)
@@ -226,7 +243,7 @@ static int corrupt(const usj_postings *p, const char *what, uint32_t b)
     return usj_error_set(USJ_ECORRUPT, "postings section: %s (block %u)", what, b);
 }
 
-/* Decode block b's doc ids and tfs. */
+/* Decode block b's doc ids (its tfs wait for load_tfs). */
 static int load_block(usj_postings *p, uint32_t b)
 {
     const uint8_t *s = p->data, *e = p->end;
@@ -249,21 +266,22 @@ static int load_block(usj_postings *p, uint32_t b)
     }
     uint32_t n = b + 1 < p->nblocks ? USJ_BLOCK_DOCS : p->df - b * USJ_BLOCK_DOCS;
     const uint8_t *q;
-    if (usj_codec_decode(s, e, p->docs, n, &q) ||
-        usj_codec_decode(q, e, p->tfs, n, &q))
+    if (usj_codec_decode_group(s, e, p->docs, n, &q))
         return corrupt(p, "truncated or malformed block", b);
-    uint32_t ndocs = p->idx->ndocs;
+    /* doc = previous + 1 + gap: strictly increasing, so checking the last
+     * bounds them all (the sum cannot overflow 64 bits) */
+    uint64_t acc = base;
+#pragma GCC unroll 8
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t d = (uint64_t)base + p->docs[i];
-        if (d >= ndocs)
-            return corrupt(p, "doc id out of range", b);
-        /* tf <= the doc's length is checked where the doc's positions are
-         * decoded (and by the deep check): reading the length here would
-         * cost a cache miss per posting */
-        p->docs[i] = (uint32_t)d;
-        p->tfs[i] += 1;
-        base = (uint32_t)d + 1;
+        acc += p->docs[i];
+        p->docs[i] = (uint32_t)acc;
+        acc++;
     }
+    if (acc - 1 >= p->idx->ndocs)
+        return corrupt(p, "doc id out of range", b);
+    /* tf <= the doc's length is checked where the doc's positions are
+     * decoded (and by the deep check): reading the length here would cost
+     * a cache miss per posting */
     if (p->skips && p->docs[n - 1] != skip32(p, b, 0))
         return corrupt(p, "block's last doc differs from its skip entry", b);
     if (p->prefetch)
@@ -273,7 +291,30 @@ static int load_block(usj_postings *p, uint32_t b)
     p->sblk = b;
     p->n = n;
     p->i = 0;
-    p->blk_end = q;
+    p->tfs_ok = 0;
+    p->tf_at = q;
+    p->blk_end = NULL;
+    return 0;
+}
+
+/* Decode the current block's tfs; on malformed bytes the cursor ends with
+ * USJ_ECORRUPT (as a block failing to load does). */
+static int load_tfs(usj_postings *p)
+{
+    if (p->tfs_ok)
+        return 0;
+    const uint8_t *e = p->end;
+    if (p->skips && p->blk + 1 < p->nblocks)
+        e = p->data + skip32(p, p->blk + 1, 1);    /* checked by load_block */
+    if (usj_codec_decode_group(p->tf_at, e, p->tfs, p->n, &p->blk_end)) {
+        int rc = corrupt(p, "truncated or malformed block", p->blk);
+        if (!p->err)
+            p->err = rc;
+        p->ended = 1;
+        p->started = 1;
+        return rc;
+    }
+    p->tfs_ok = 1;
     return 0;
 }
 
@@ -326,6 +367,7 @@ void usj_postings_free(usj_postings *p)
     if (!p)
         return;
     free(p->pos);
+    free(p->grp);
     free(p);
 }
 
@@ -404,16 +446,18 @@ uint32_t usj_postings_advance(usj_postings *p, uint32_t target)
             return end_list(p);
         }
     }
-    /* the target is in this block: gallop then scan */
+    /* the target is in this block (its last doc >= target stops the
+     * scans): 8 docs at a time, then one by one */
+    const uint32_t *d = p->docs;
     uint32_t i = p->i;
-    while (i < p->n && p->docs[i] < target)
+    while (i + 8 < p->n && d[i + 7] < target)
+        i += 8;
+    while (d[i] < target)
         i++;
-    if (i == p->n)
-        return end_list(p);
     p->i = i;
     if (p->prefetch && i + USJ_PREFETCH_AHEAD < p->n)
-        __builtin_prefetch(p->idx->doclens + p->docs[i + USJ_PREFETCH_AHEAD]);
-    return p->docs[i];
+        __builtin_prefetch(p->idx->doclens + d[i + USJ_PREFETCH_AHEAD]);
+    return d[i];
 }
 
 uint32_t usj_postings_doc(const usj_postings *p)
@@ -425,7 +469,106 @@ uint32_t usj_postings_doc(const usj_postings *p)
 
 uint32_t usj_postings_freq(const usj_postings *p)
 {
-    return p->ended || !p->started ? 0 : p->tfs[p->i];
+    if (p->ended || !p->started)
+        return 0;
+    if (!p->tfs_ok) {
+        /* the tfs are a cache filled on demand: the cursor is never a
+         * const object (usj_postings_open allocates it), only this
+         * accessor's view of it is */
+        usj_postings *m = (usj_postings *)p;
+        if (load_tfs(m))
+            return 0;
+    }
+    return p->tfs[p->i] + 1;
+}
+
+/* Set up the positions of the current block: doc starts (pstart) from the
+ * tfs, the group table, room for the decoded groups. */
+static int positions_block(usj_postings *p)
+{
+    int rc = load_tfs(p);
+    if (rc)
+        return rc;
+    uint64_t total = 0;
+    uint32_t big = 0;
+#pragma GCC unroll 8
+    for (uint32_t i = 0; i < p->n; i++) {
+        p->pstart[i] = (uint32_t)total;
+        total += (uint64_t)p->tfs[i] + 1;
+        big = p->tfs[i] > big ? p->tfs[i] : big;
+    }
+    /* bounds the positions a corrupt block can ask for (without reading
+     * 128 doc lengths: the requested doc's is read later) */
+    if (big >= p->max_tf)                   /* tf - 1 >= max_tf */
+        return corrupt(p, "tf larger than the term's largest", p->blk);
+    if (total > UINT32_MAX)
+        return corrupt(p, "too many positions", p->blk);
+    p->pstart[p->n] = (uint32_t)total;
+    const uint8_t *s = p->pbase, *e = p->pend;
+    if (p->skips) {
+        uint32_t off = skip32(p, p->blk, 2);
+        if (off > (size_t)(p->pend - p->pbase))
+            return usj_error_set(USJ_ECORRUPT,
+                                 "positions section: offset out of bounds (block %u)",
+                                 p->blk);
+        s = p->pbase + off;
+    }
+    /* a byte holds at most 128 values (a width-0 group): bound the
+     * allocations before trusting the tfs */
+    if (total > (uint64_t)(e - s) * USJ_CODEC_BLOCK + USJ_CODEC_MINPACK)
+        return usj_error_set(USJ_ECORRUPT,
+                             "positions section: list shorter than its tfs");
+    uint32_t ng = (uint32_t)((total + USJ_CODEC_BLOCK - 1) / USJ_CODEC_BLOCK);
+    if ((rc = usj_grow(&p->pos, &p->pos_cap, (size_t)ng * USJ_CODEC_BLOCK,
+                       sizeof *p->pos, 256, "positions")))
+        return rc;
+    size_t old = p->grp_cap;
+    if ((rc = usj_grow(&p->grp, &p->grp_cap, (size_t)ng + 1, sizeof *p->grp, 8,
+                       "positions")))
+        return rc;
+    if (p->grp_cap > old)       /* new entries: no group done */
+        memset(p->grp + old, 0, (p->grp_cap - old) * sizeof *p->grp);
+    p->ngroups = ng;
+    p->grp[0].at = s;
+    p->gknown = 0;
+    p->pos_blk = p->blk + 1;
+    return 0;
+}
+
+/* Decode the groups that hold positions [from, to) of the block, stepping
+ * over the ones before that are not decoded yet. */
+static int positions_groups(usj_postings *p, uint32_t from, uint32_t to)
+{
+    uint32_t g0 = from / USJ_CODEC_BLOCK, g1 = (to - 1) / USJ_CODEC_BLOCK;
+    uint32_t total = p->pstart[p->n];
+    while (p->gknown < g0) {
+        uint32_t g = p->gknown;
+        uint32_t k = total - g * USJ_CODEC_BLOCK;
+        if (k > USJ_CODEC_BLOCK)
+            k = USJ_CODEC_BLOCK;
+        if (usj_codec_skip_group(p->grp[g].at, p->pend, k, &p->grp[g + 1].at))
+            goto bad;
+        p->gknown = g + 1;
+    }
+    for (uint32_t g = g0; g <= g1; g++) {
+        if (p->grp[g].done == p->pos_blk)
+            continue;
+        uint32_t k = total - g * USJ_CODEC_BLOCK;
+        if (k > USJ_CODEC_BLOCK)
+            k = USJ_CODEC_BLOCK;
+        if (usj_codec_decode_group(p->grp[g].at, p->pend,
+                                   p->pos + (size_t)g * USJ_CODEC_BLOCK, k,
+                                   &p->grp[g + 1].at))
+            goto bad;
+        p->grp[g].done = p->pos_blk;
+        if (p->gknown < g + 1)
+            p->gknown = g + 1;
+    }
+    return 0;
+bad:
+    return usj_error_set(USJ_ECORRUPT,
+                         "positions section: truncated or malformed (block %u)",
+                         p->blk);
 }
 
 int usj_postings_positions(usj_postings *p, const uint32_t **pos, uint32_t *n)
@@ -434,58 +577,25 @@ int usj_postings_positions(usj_postings *p, const uint32_t **pos, uint32_t *n)
     *n = 0;
     if (p->ended || !p->started)
         return usj_error_set(USJ_EINVAL, "postings cursor is not on a doc");
-    if (p->pos_blk != p->blk + 1) {
-        uint64_t total = 0;
-        for (uint32_t i = 0; i < p->n; i++) {
-            /* bounds the positions a corrupt block can ask for (without
-             * reading 128 doc lengths: the requested doc's is read below) */
-            if (p->tfs[i] > p->max_tf)
-                return corrupt(p, "tf larger than the term's largest", p->blk);
-            p->pstart[i] = (uint32_t)total;
-            total += p->tfs[i];
-            if (total > UINT32_MAX)
-                return corrupt(p, "too many positions", p->blk);
-        }
-        p->pstart[p->n] = (uint32_t)total;
-        const uint8_t *s = p->pbase, *e = p->pend;
-        if (p->skips) {
-            uint32_t off = skip32(p, p->blk, 2);
-            if (off > (size_t)(p->pend - p->pbase))
-                return usj_error_set(USJ_ECORRUPT,
-                                     "positions section: offset out of bounds (block %u)",
-                                     p->blk);
-            s = p->pbase + off;
-        }
-        /* a byte holds at most 128 values (a width-0 group): bound the
-         * allocation before trusting the tfs */
-        if (total > (uint64_t)(e - s) * USJ_CODEC_BLOCK + USJ_CODEC_MINPACK)
-            return usj_error_set(USJ_ECORRUPT,
-                                 "positions section: list shorter than its tfs");
-        int grc = usj_grow(&p->pos, &p->pos_cap, total, sizeof *p->pos, 256,
-                           "positions");
-        if (grc)
-            return grc;
-        if (usj_codec_decode(s, e, p->pos, total, &p->pblk_end))
-            return usj_error_set(USJ_ECORRUPT,
-                                 "positions section: truncated or malformed (block %u)",
-                                 p->blk);
-        memset(p->conv, 0, sizeof p->conv);
-        p->pos_blk = p->blk + 1;
-    }
+    int rc;
+    if (p->pos_blk != p->blk + 1 && (rc = positions_block(p)))
+        return rc;
     uint32_t i = p->i;
     uint32_t *q = p->pos + p->pstart[i];
-    uint32_t tf = p->tfs[i];
-    if (tf > p->idx->doclens[p->docs[i]])
-        return corrupt(p, "tf larger than the document", p->blk);
-    if (!p->conv[i]) {
+    uint32_t tf = p->tfs[i] + 1;
+    if (p->conv[i] != p->pos_blk) {
+        if (tf > p->idx->doclens[p->docs[i]])
+            return corrupt(p, "tf larger than the document", p->blk);
+        if ((rc = positions_groups(p, p->pstart[i], p->pstart[i + 1])))
+            return rc;
         uint64_t acc = 0;
         for (uint32_t k = 0; k < tf; k++) {
             acc += q[k];
-            if (acc > UINT32_MAX)
-                return usj_error_set(USJ_ECORRUPT, "positions section: position overflows");
             q[k] = (uint32_t)acc;
         }
-        p->conv[i] = 1;
+        if (acc > UINT32_MAX)
+            return usj_error_set(USJ_ECORRUPT, "positions section: position overflows");
+        p->conv[i] = p->pos_blk;
     }
     *pos = q;
     *n = tf;
@@ -545,9 +655,12 @@ static float skip_impact(usj_postings *p, uint32_t b)
 static float block0_impact(usj_postings *p)
 {
     if (p->impact1 < 0) {
+        if (load_tfs(p))
+            return USJ_IMPACT_MAX;      /* the loosest bound; p->err is set */
         double m = 0, avgdl = p->idx->avglen;
         for (uint32_t i = 0; i < p->n; i++) {
-            double v = usj_rank_impact(p->tfs[i], p->idx->doclens[p->docs[i]], avgdl);
+            double v = usj_rank_impact(p->tfs[i] + 1, p->idx->doclens[p->docs[i]],
+                                       avgdl);
             if (v > m)
                 m = v;
         }
@@ -636,6 +749,10 @@ int usj_postings_check(const usj_index *idx, const char *term, size_t len,
         prev = d;
         df++;
         uint32_t tf = usj_postings_freq(p), np;
+        if (p->err) {           /* the block's tfs failed to decode */
+            rc = p->err;
+            goto done;
+        }
         const uint32_t *pos;
         if ((rc = usj_postings_positions(p, &pos, &np)))
             goto done;
@@ -650,7 +767,8 @@ int usj_postings_check(const usj_index *idx, const char *term, size_t len,
                 rc = corrupt(p, "block length differs from skip data", p->blk);
                 goto done;
             }
-            pend_expect = p->pblk_end;
+            /* every doc's positions are decoded: so is every group */
+            pend_expect = p->grp[p->ngroups].at;
             if (p->skips && p->blk + 1 < p->nblocks &&
                 pend_expect != p->pbase + skip32(p, p->blk + 1, 2)) {
                 rc = usj_error_set(USJ_ECORRUPT, "positions section: block length differs from skip data");

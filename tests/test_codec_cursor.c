@@ -1,0 +1,230 @@
+/* tests/test_codec_cursor.c — the postings cursor's partial decoding
+ * (lib/postings.c): positions decoded a 128-value group at a time for the
+ * docs asked for (a block's run spans many groups, a doc's positions span
+ * group boundaries), tfs decoded on the first request, both checked against
+ * the brute-force model of the same files (tests/ixt_model.h); a damaged tf
+ * run reported as USJ_ECORRUPT when the tfs are first read. */
+#include "ixt_model.h"
+#include "codec.h"
+#include "format.h"
+#include "limits.h"
+
+static char *g_tmp;
+static char g_idx[4200];
+static char **g_paths;
+static ixt_model g_m;
+
+/* Paragraphs of 1..700 words from a vocabulary of 8, the first word half of
+ * the time (and "zulu" in one paragraph of ten): the first word's tf reaches the hundreds, so one 128-doc block holds tens of
+ * thousands of its positions (hundreds of codec groups). */
+static void gen(const char *dir, unsigned nfiles, unsigned paras, uint64_t seed)
+{
+    static const char *vocab[] = {"alpha", "bravo", "charlie", "delta",
+                                  "echo", "foxtrot", "golf", "hotel"};
+    g_paths = calloc(nfiles + 1, sizeof *g_paths);
+    uint64_t s = seed;
+    for (unsigned f = 0; f < nfiles; f++) {
+        usj_buf b = USJ_BUF_INIT;
+        usj_buf_puts(&b, "Title of the file\n\n");
+        for (unsigned p = 0; p < paras; p++) {
+            unsigned n = 1 + (unsigned)(ixt_rand(&s) % (p % 10 == 0 ? 700 : 60));
+            if (p % 10 == 3)
+                usj_buf_puts(&b, "zulu ");     /* a single-block list */
+            for (unsigned w = 0; w < n; w++) {
+                unsigned r = (unsigned)(ixt_rand(&s) % 16);
+                usj_buf_puts(&b, vocab[r < 8 ? 0 : r - 8]);
+                usj_buf_putc(&b, w + 1 < n ? ' ' : '.');
+            }
+            usj_buf_puts(&b, "\n\n");
+        }
+        g_paths[f] = malloc(strlen(dir) + 32);
+        sprintf(g_paths[f], "%s/f%02u.txt", dir, f);
+        ixt_write(g_paths[f], b.data, b.len);
+        usj_buf_free(&b);
+    }
+}
+
+static void setup(void)
+{
+    g_tmp = ixt_mkdtemp();
+    snprintf(g_idx, sizeof g_idx, "%s/c.idx", g_tmp);
+    gen(g_tmp, 4, 150, 77);
+    cr_assert_eq(ixt_build(g_idx, g_paths, 0, NULL), 0, "%s", usj_error_last());
+    ixt_model_build(&g_m, g_paths);
+}
+
+static void teardown(void)
+{
+    ixt_model_free(&g_m);
+    ixt_free_paths(g_paths);
+    ixt_rmrf(g_tmp);
+}
+
+TestSuite(codec_cursor, .init = setup, .fini = teardown, .timeout = 300);
+
+/* The model's occurrences of term: [*lo, *hi) in g_m.o. */
+static void model_term(const char *term, size_t *lo, size_t *hi)
+{
+    size_t i = 0;
+    while (i < g_m.no && strcmp(g_m.o[i].term, term) != 0)
+        i++;
+    cr_assert_lt(i, g_m.no, "term %s not in the model", term);
+    size_t j = i;
+    while (j < g_m.no && strcmp(g_m.o[j].term, term) == 0)
+        j++;
+    *lo = i;
+    *hi = j;
+}
+
+/* Walk every term's list once per pattern, asking for positions of some
+ * docs only (mode 0: every doc; 1: one in five; 2: the last of each block
+ * only; 3: random, some twice), moving by next or by advance. */
+static void walk(const usj_index *idx, const char *term, int mode, uint64_t *seed)
+{
+    size_t lo, hi;
+    model_term(term, &lo, &hi);
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, term, strlen(term), &ti), 0);
+    usj_postings *p;
+    cr_assert_eq(usj_postings_open(&p, idx, &ti), 0);
+    size_t at = lo;
+    uint32_t k = 0, d = usj_postings_next(p);
+    while (at < hi) {
+        uint32_t want = g_m.o[at].doc;
+        size_t end = at;
+        while (end < hi && g_m.o[end].doc == want)
+            end++;
+        cr_assert_eq(d, want, "%s: doc %u, model %u", term, d, want);
+        int ask;
+        switch (mode) {
+        case 0: ask = 1; break;
+        case 1: ask = ixt_rand(seed) % 5 == 0; break;
+        case 2: ask = k % USJ_BLOCK_DOCS == USJ_BLOCK_DOCS - 1 || end == hi; break;
+        default: ask = (int)(ixt_rand(seed) % 3); break;
+        }
+        if (ask && ixt_rand(seed) % 2)
+            cr_assert_eq(usj_postings_freq(p), end - at, "%s doc %u: tf", term, d);
+        for (int rep = 0; rep < ask; rep++) {
+            const uint32_t *pos;
+            uint32_t np;
+            cr_assert_eq(usj_postings_positions(p, &pos, &np), 0, "%s", usj_error_last());
+            cr_assert_eq(np, end - at, "%s doc %u: %u positions, model %zu",
+                         term, d, np, end - at);
+            for (uint32_t x = 0; x < np; x++)
+                cr_assert_eq(pos[x], g_m.o[at + x].pos, "%s doc %u: position %u", term, d, x);
+        }
+        at = end;
+        k++;
+        if (at == hi)
+            break;
+        /* half the moves advance straight to the model's next doc */
+        d = ixt_rand(seed) % 2 ? usj_postings_next(p) : usj_postings_advance(p, g_m.o[at].doc);
+    }
+    cr_assert_eq(usj_postings_next(p), USJ_DOC_END);
+    cr_assert_eq(usj_postings_error(p), 0);
+    usj_postings_free(p);
+}
+
+Test(codec_cursor, positions_of_some_docs_match_the_model)
+{
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0);
+    /* the frequent word: several blocks, long runs, docs across groups */
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, "alpha", 5, &ti), 0);
+    cr_assert_gt(ti.df, 3 * USJ_BLOCK_DOCS, "df %u", ti.df);
+    cr_assert_gt(ti.cf, 100 * (uint64_t)USJ_CODEC_BLOCK, "cf %llu",
+                 (unsigned long long)ti.cf);
+    uint64_t seed = 5;
+    static const char *terms[] = {"alpha", "bravo", "hotel", "zulu"};
+    for (int mode = 0; mode < 4; mode++)
+        for (size_t t = 0; t < sizeof terms / sizeof *terms; t++) {
+            usj_term_info x;
+            if (usj_index_term(idx, terms[t], strlen(terms[t]), &x) == 0)
+                walk(idx, terms[t], mode, &seed);
+        }
+    cr_assert_eq(usj_index_check(idx), 0, "%s", usj_error_last());
+    usj_index_unref(idx);
+}
+
+/* Skipping within a block: advance far, ask positions, advance again. */
+Test(codec_cursor, advance_then_positions)
+{
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0);
+    size_t lo, hi;
+    model_term("alpha", &lo, &hi);
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, "alpha", 5, &ti), 0);
+    for (uint32_t stride = 3; stride < 200; stride += 37) {
+        usj_postings *p;
+        cr_assert_eq(usj_postings_open(&p, idx, &ti), 0);
+        for (uint32_t target = stride; ; target += stride) {
+            uint32_t d = usj_postings_advance(p, target);
+            size_t at = lo;
+            while (at < hi && g_m.o[at].doc < target)
+                at++;
+            if (at == hi) {
+                cr_assert_eq(d, USJ_DOC_END);
+                break;
+            }
+            cr_assert_eq(d, g_m.o[at].doc);
+            const uint32_t *pos;
+            uint32_t np;
+            cr_assert_eq(usj_postings_positions(p, &pos, &np), 0);
+            for (uint32_t x = 0; x < np; x++)
+                cr_assert_eq(pos[x], g_m.o[at + x].pos);
+            cr_assert(at + np == hi || g_m.o[at + np].doc != d);
+        }
+        usj_postings_free(p);
+    }
+    usj_index_unref(idx);
+}
+
+/* A tf run made undecodable (width byte 33) in a single-block list: the
+ * doc ids still read; the first tf request reports USJ_ECORRUPT, ends the
+ * cursor, and the deep check fails. */
+Test(codec_cursor, damaged_tfs_are_reported_when_read)
+{
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0);
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, "zulu", 4, &ti), 0);
+    cr_assert(ti.df >= USJ_CODEC_MINPACK && ti.df <= USJ_BLOCK_DOCS, "df %u", ti.df);
+    const uint8_t *list = idx->sec[USJ_SECTION_POSTINGS].p + ti.off;
+    const uint8_t *tf_run;
+    cr_assert_eq(usj_codec_skip_group(list, list + ti.len, ti.df, &tf_run), 0);
+    uint64_t off = (uint64_t)(tf_run - idx->map);
+    usj_index_unref(idx);
+
+    size_t n;
+    char *bytes = ixt_slurp(g_idx, &n);
+    cr_assert_lt(off, n);
+    bytes[off] = 33;
+    char bad[4300];
+    snprintf(bad, sizeof bad, "%s.bad", g_idx);
+    ixt_write(bad, bytes, n);
+    free(bytes);
+
+    cr_assert_eq(usj_index_open(&idx, bad, USJ_OPEN_NOVERIFY), 0);
+    usj_postings *p;
+    cr_assert_eq(usj_postings_open(&p, idx, &ti), 0);
+    cr_assert_neq(usj_postings_next(p), USJ_DOC_END);
+    cr_assert_eq(usj_postings_error(p), 0, "doc ids are intact");
+    cr_assert_eq(usj_postings_freq(p), 0);
+    cr_assert_eq(usj_postings_error(p), USJ_ECORRUPT);
+    cr_assert_neq(usj_error_last()[0], '\0');
+    cr_assert_eq(usj_postings_next(p), USJ_DOC_END);
+    const uint32_t *pos;
+    uint32_t np;
+    cr_assert_neq(usj_postings_positions(p, &pos, &np), 0);
+    usj_postings_free(p);
+    /* positions first (no freq call): the same error */
+    cr_assert_eq(usj_postings_open(&p, idx, &ti), 0);
+    usj_postings_next(p);
+    cr_assert_eq(usj_postings_positions(p, &pos, &np), USJ_ECORRUPT);
+    cr_assert_eq(usj_postings_error(p), USJ_ECORRUPT);
+    usj_postings_free(p);
+    cr_assert_eq(usj_index_check(idx), USJ_ECORRUPT);
+    usj_index_unref(idx);
+}
