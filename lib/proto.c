@@ -12,6 +12,32 @@
 
 /* ------------------------------------------------------------ escaping */
 
+/* For each of the 8 bytes of x that is \\, \t, \n or \r, the high bit of
+ * that byte: the classic "has a zero byte" test on x XOR each of the four
+ * bytes. Zero exactly when no byte is special; otherwise the lowest set bit
+ * is in the first special byte (a borrow can only mark bytes above it). */
+static inline uint64_t swar_special(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t a = x ^ (ones * '\\'), b = x ^ (ones * '\t');
+    uint64_t c = x ^ (ones * '\n'), d = x ^ (ones * '\r');
+    uint64_t z = ((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c) |
+                 ((d - ones) & ~d);
+    return z & highs;
+}
+
+static inline char *put_escaped(char *d, char c)
+{
+    switch (c) {
+    case '\\': *d++ = '\\'; *d++ = '\\'; break;
+    case '\t': *d++ = '\\'; *d++ = 't'; break;
+    case '\n': *d++ = '\\'; *d++ = 'n'; break;
+    case '\r': *d++ = '\\'; *d++ = 'r'; break;
+    default:   *d++ = c; break;
+    }
+    return d;
+}
+
 int usj_proto_escape(usj_buf *out, const char *p, size_t len)
 {
     /* worst case doubles; reserve once so the loop does not check */
@@ -21,16 +47,26 @@ int usj_proto_escape(usj_buf *out, const char *p, size_t len)
     if (rc)
         return rc;
     char *d = out->data + out->len;
-    for (size_t i = 0; i < len; i++) {
-        char c = p[i];
-        switch (c) {
-        case '\\': *d++ = '\\'; *d++ = '\\'; break;
-        case '\t': *d++ = '\\'; *d++ = 't'; break;
-        case '\n': *d++ = '\\'; *d++ = 'n'; break;
-        case '\r': *d++ = '\\'; *d++ = 'r'; break;
-        default:   *d++ = c; break;
+    size_t i = 0;
+    /* 8 bytes at a time: copy them whole (there is room: at most 2*i bytes
+     * were written for the first i, and 2*(len-i) >= 16 remain), keep those
+     * before the first special byte, escape it, go on after it */
+    while (i + 8 <= len) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        memcpy(d, &x, 8);
+        uint64_t z = swar_special(x);
+        if (!z) {
+            d += 8;
+            i += 8;
+            continue;
         }
+        unsigned k = (unsigned)__builtin_ctzll(z) >> 3;
+        d = put_escaped(d + k, p[i + k]);
+        i += k + 1;
     }
+    for (; i < len; i++)
+        d = put_escaped(d, p[i]);
     out->len = (size_t)(d - out->data);
     out->data[out->len] = '\0';
     return 0;
@@ -272,34 +308,78 @@ int usj_proto_parse_results_head(usj_results *r, const char *p,
     return 0;
 }
 
+/* Decimal digits of v at d (no NUL); returns the count. */
+static size_t put_u32(char *d, uint32_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        d[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* The formatting is done by hand (no printf but for the score's %.17g):
+ * a hit line is the bulk of every SEARCH answer. */
 int usj_proto_format_hit(usj_buf *out, const usj_hit *h)
 {
     int rc = 0;
     if (h->path)
         rc = usj_proto_escape(out, h->path, strlen(h->path));
-    if (!rc)
-        rc = usj_buf_printf(out, "\t%u\t%u\t%.17g\t", h->line, h->column,
-                            h->score);
-    if (!rc)
-        rc = usj_proto_escape(out, h->text ? h->text : "",
-                              h->text ? h->text_len : 0);
-    if (!rc)
-        rc = usj_buf_putc(out, '\t');
-    for (size_t i = 0; !rc && i < h->nspans; i++)
-        rc = usj_buf_printf(out, "%s%u-%u:%u", i ? "," : "",
-                            h->spans[i].start, h->spans[i].end,
-                            h->spans[i].kind);
-    if (!rc)
-        rc = usj_buf_printf(out, "\t%u\t", h->para_line);
-    if (!rc && h->title)
-        rc = usj_proto_escape(out, h->title, strlen(h->title));
-    if (!rc)
-        rc = usj_buf_putc(out, '\t');
-    if (!rc && h->explain)
-        rc = usj_proto_escape(out, h->explain, strlen(h->explain));
-    if (!rc)
-        rc = usj_buf_printf(out, "\t%u\n", h->doc);
-    return rc;
+    if (rc)
+        return rc;
+    char num[96];
+    size_t n = 0;
+    num[n++] = '\t';
+    n += put_u32(num + n, h->line);
+    num[n++] = '\t';
+    n += put_u32(num + n, h->column);
+    num[n++] = '\t';
+    int k = snprintf(num + n, sizeof num - n - 1, "%.17g", h->score);
+    if (k < 0 || (size_t)k >= sizeof num - n - 1)
+        return usj_error_set(USJ_EINVAL, "score does not format");
+    n += (size_t)k;
+    num[n++] = '\t';
+    if ((rc = usj_buf_put(out, num, n)) != 0 ||
+        (rc = usj_proto_escape(out, h->text ? h->text : "",
+                               h->text ? h->text_len : 0)) != 0)
+        return rc;
+    /* each span: 3 numbers of <= 10 digits and 3 separators */
+    if (h->nspans > (SIZE_MAX - 64) / 33)
+        return usj_error_set(USJ_ENOMEM, "too many spans");
+    if ((rc = usj_buf_reserve(out, 1 + h->nspans * 33 + 12)) != 0)
+        return rc;
+    char *d = out->data + out->len;
+    *d++ = '\t';
+    for (size_t i = 0; i < h->nspans; i++) {
+        if (i)
+            *d++ = ',';
+        d += put_u32(d, h->spans[i].start);
+        *d++ = '-';
+        d += put_u32(d, h->spans[i].end);
+        *d++ = ':';
+        d += put_u32(d, h->spans[i].kind);
+    }
+    *d++ = '\t';
+    d += put_u32(d, h->para_line);
+    *d++ = '\t';
+    out->len = (size_t)(d - out->data);
+    out->data[out->len] = '\0';
+    if (h->title && (rc = usj_proto_escape(out, h->title, strlen(h->title))))
+        return rc;
+    if ((rc = usj_buf_putc(out, '\t')) != 0)
+        return rc;
+    if (h->explain &&
+        (rc = usj_proto_escape(out, h->explain, strlen(h->explain))))
+        return rc;
+    n = 0;
+    num[n++] = '\t';
+    n += put_u32(num + n, h->doc);
+    num[n++] = '\n';
+    return usj_buf_put(out, num, n);
 }
 
 void usj_proto_hit_clear(usj_hit *h)

@@ -37,6 +37,50 @@ Test(proto, escape_exact_bytes)
     usj_buf_free(&b);
 }
 
+/* The reference escaping, one byte at a time. */
+static size_t ref_escape(char *d, const char *p, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = p[i] == '\\' ? "\\\\" : p[i] == '\t' ? "\\t"
+                      : p[i] == '\n' ? "\\n" : p[i] == '\r' ? "\\r" : NULL;
+        if (e) {
+            d[o++] = e[0];
+            d[o++] = e[1];
+        } else {
+            d[o++] = p[i];
+        }
+    }
+    return o;
+}
+
+/* The 8-bytes-at-a-time escaping equals the reference for special bytes at
+ * every offset and alignment, runs of them, and bytes next to them in value
+ * (0x08, 0x0b, 0x0c, 0x0e, '[', ']', 0x80 | special). */
+Test(proto, escape_matches_bytewise_reference)
+{
+    static const char pool[] = "\\\t\n\r\x08\x0b\x0c\x0e[]\xdc\x89\x8a\x8d"
+                               "abcdefgh \x00\xff";
+    char src[80], want[160];
+    usj_buf b = USJ_BUF_INIT;
+    srand(11);
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(rand() % 70), skip = (size_t)(rand() % 8);
+        int dense = rand() % 4;
+        for (size_t i = 0; i < skip + n; i++)
+            src[i] = (rand() % 8 < dense) ? pool[rand() % (sizeof pool - 1)]
+                                          : (char)('a' + rand() % 26);
+        usj_buf_clear(&b);
+        usj_buf_puts(&b, "x");
+        cr_assert_eq(usj_proto_escape(&b, src + skip, n), 0);
+        size_t wn = ref_escape(want, src + skip, n);
+        cr_assert_eq(b.len, wn + 1, "round %d", round);
+        cr_assert_eq(memcmp(b.data + 1, want, wn), 0, "round %d", round);
+        cr_assert_eq(b.data[b.len], '\0');
+    }
+    usj_buf_free(&b);
+}
+
 Test(proto, unescape_refuses_bad_escapes)
 {
     char *s = (char *)1;
@@ -218,6 +262,31 @@ Test(proto, hit_round_trip)
         h.score = (double)rand() / RAND_MAX * pow(10, rand() % 20 - 10);
         check_hit_round_trip(&h, 0);
     }
+}
+
+/* The hand-made hit line is the bytes of the printf formulation. */
+Test(proto, hit_line_exact_bytes)
+{
+    usj_span spans[3] = { { 0, 5, USJ_SPAN_TERM }, { 7, 4294967295u, USJ_SPAN_PHRASE },
+                          { 20, 32, USJ_SPAN_NUMBER } };
+    usj_hit h = { .doc = 4294967295u, .score = -1.0 / 3, .path = "p\\q",
+                  .title = "T\tt", .line = 0, .column = 1000000000,
+                  .para_line = 9, .text = "a\nb", .text_len = 3,
+                  .spans = spans, .nspans = 3, .explain = "e\re" };
+    usj_buf b = USJ_BUF_INIT;
+    cr_assert_eq(usj_proto_format_hit(&b, &h), 0);
+    cr_assert_str_eq(b.data, "p\\\\q\t0\t1000000000\t-0.33333333333333331\t"
+                     "a\\nb\t0-5:0,7-4294967295:1,20-32:2\t9\tT\\tt\te\\re\t"
+                     "4294967295\n");
+    usj_buf_clear(&b);
+    h.nspans = 0;
+    h.explain = NULL;
+    h.path = NULL;
+    h.title = NULL;
+    h.score = 12;
+    cr_assert_eq(usj_proto_format_hit(&b, &h), 0);
+    cr_assert_str_eq(b.data, "\t0\t1000000000\t12\ta\\nb\t\t9\t\t\t4294967295\n");
+    usj_buf_free(&b);
 }
 
 Test(proto, hit_malformed_lines_refused)
