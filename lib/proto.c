@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "limits.h"
 #include "usj/error.h"
@@ -48,6 +51,27 @@ int usj_proto_escape(usj_buf *out, const char *p, size_t len)
         return rc;
     char *d = out->data + out->len;
     size_t i = 0;
+#ifdef __SSE2__
+    /* 16 bytes at a time, the same way (SSE2 is part of x86-64) */
+    const __m128i bs = _mm_set1_epi8('\\'), tb = _mm_set1_epi8('\t');
+    const __m128i nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    while (i + 16 <= len) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        _mm_storeu_si128((__m128i *)(void *)d, x);
+        __m128i m = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(x, bs), _mm_cmpeq_epi8(x, tb)),
+            _mm_or_si128(_mm_cmpeq_epi8(x, nl), _mm_cmpeq_epi8(x, cr)));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (!bits) {
+            d += 16;
+            i += 16;
+            continue;
+        }
+        unsigned k = (unsigned)__builtin_ctz(bits);
+        d = put_escaped(d + k, p[i + k]);
+        i += k + 1;
+    }
+#endif
     /* 8 bytes at a time: copy them whole (there is room: at most 2*i bytes
      * were written for the first i, and 2*(len-i) >= 16 remain), keep those
      * before the first special byte, escape it, go on after it */
