@@ -94,6 +94,12 @@
  * USJ_TEXT_CACHE_SHIFT): up to 32 inflated 8 KB blocks, ~256 KB a thread. */
 #define USJ_TEXT_CACHE_SLOTS    32u
 #define USJ_TEXT_CACHE_SHIFT    3u
+/* Paragraphs whose text and analysis each searching thread keeps for hit
+ * building (lib/query_hits.c): direct-mapped slots, a byte budget per
+ * thread, and the longest paragraph kept. */
+#define USJ_HIT_CACHE_SLOTS     1024u
+#define USJ_HIT_CACHE_BYTES     (4u * 1024u * 1024u)
+#define USJ_HIT_CACHE_MAX_TEXT  (64u * 1024u)
 /* Default snippet width for long paragraphs (bytes of text shown). */
 #define USJ_DEFAULT_SNIPPET_BYTES 240u
 /* Evaluation steps (docs matched or skipped) between two looks at the

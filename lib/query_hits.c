@@ -3,13 +3,25 @@
  * spans of every matched term, phrase (one span) and number (the whole
  * amount), the line and column of the first match, and the --explain
  * breakdown (per clause: tf, df, idf, contribution). Also title: matching
- * and the per-thread analyzers it needs. */
+ * and the per-thread analyzers it needs.
+ *
+ * Per thread, two small caches keep a server's repeated work out of the
+ * hit path, both tagged with the serial number of the index that filled
+ * them (an index reopened or reloaded never sees another's entries):
+ *  - the paragraph cache: text and analysis (tokens, numbers) of recently
+ *    shown paragraphs, direct-mapped by doc id, USJ_HIT_CACHE_SLOTS entries
+ *    within USJ_HIT_CACHE_BYTES, so a paragraph shown again is neither
+ *    inflated nor re-analyzed;
+ *  - the term memo: dictionary statistics of the terms whose scores a hit's
+ *    explanation/score walk needs (one lookup per term, not per hit). */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
+#include "limits.h"
 #include "query_eval_int.h"
 #include "rank.h"
 #include "results.h"
@@ -80,6 +92,157 @@ int usj_qhit_title_match(sctx *cx, const qnode *q, const char *title)
     return 0;
 }
 
+
+/* ------------------------------------------------------------ caches */
+
+typedef struct pentry {
+    uint64_t    serial;     /* index that filled it; 0 = empty */
+    uint32_t    doc;
+    size_t      bytes;      /* of mem */
+    char       *mem;        /* one allocation: tokens, numbers, strings */
+    const char *text;
+    size_t      text_len;
+    usj_analysis an;
+} pentry;
+
+typedef struct tmemo {
+    uint64_t      serial;   /* 0 = empty */
+    int           found;
+    char          term[USJ_MAX_TOKEN_BYTES + 1];
+    usj_term_info ti;
+} tmemo;
+
+#define TERM_MEMO_SLOTS 64u
+
+typedef struct hcache {
+    pentry p[USJ_HIT_CACHE_SLOTS];
+    size_t bytes;
+    tmemo  t[TERM_MEMO_SLOTS];
+} hcache;
+
+static _Thread_local hcache *tl_hc;
+static pthread_key_t hc_key;
+static pthread_once_t hc_once = PTHREAD_ONCE_INIT;
+static int hc_key_ok;
+
+static void hc_destroy(void *p)
+{
+    hcache *c = p;
+    for (unsigned i = 0; i < USJ_HIT_CACHE_SLOTS; i++)
+        free(c->p[i].mem);
+    free(c);
+}
+static void hc_key_make(void) { hc_key_ok = pthread_key_create(&hc_key, hc_destroy) == 0; }
+
+/* This thread's caches, made on first use; NULL when out of memory or when
+ * the thread could not register their release (the caller then does
+ * without). */
+static hcache *hc_get(void)
+{
+    if (tl_hc)
+        return tl_hc;
+    pthread_once(&hc_once, hc_key_make);
+    if (!hc_key_ok)
+        return NULL;
+    hcache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (pthread_setspecific(hc_key, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    return tl_hc = c;
+}
+
+static unsigned slot_of(uint32_t doc)
+{
+    /* neighbours land apart; a multiplicative hash spreads strided ids */
+    return (unsigned)((doc * 2654435761u) >> 16) % USJ_HIT_CACHE_SLOTS;
+}
+
+static const pentry *pcache_get(hcache *c, const usj_index *idx, uint32_t doc)
+{
+    if (!c)
+        return NULL;
+    const pentry *e = &c->p[slot_of(doc)];
+    return e->serial == idx->serial && e->doc == doc ? e : NULL;
+}
+
+/* Keep a copy of the text and its analysis (nothing happens when it does
+ * not fit the budget or memory is short: the cache is an optimisation). */
+static void pcache_put(hcache *c, const usj_index *idx, uint32_t doc,
+                       const char *text, size_t len, const usj_analysis *an)
+{
+    if (!c || len > USJ_HIT_CACHE_MAX_TEXT)
+        return;
+    size_t strs = 0;
+    for (size_t i = 0; i < an->ntokens; i++)
+        strs += (size_t)an->tokens[i].term_len + an->tokens[i].norm_len + 2;
+    size_t bytes = an->ntokens * sizeof(usj_token) +
+                   an->nnumbers * sizeof(usj_number) + len + 1 + strs;
+    pentry *e = &c->p[slot_of(doc)];
+    if (c->bytes - e->bytes + bytes > USJ_HIT_CACHE_BYTES)
+        return;
+    char *mem = malloc(bytes ? bytes : 1);
+    if (!mem)
+        return;
+    usj_token *tk = (usj_token *)mem;
+    usj_number *nm = (usj_number *)(tk + an->ntokens);
+    char *sp = (char *)(nm + an->nnumbers);
+    if (an->ntokens)
+        memcpy(tk, an->tokens, an->ntokens * sizeof *tk);
+    if (an->nnumbers)
+        memcpy(nm, an->numbers, an->nnumbers * sizeof *nm);
+    memcpy(sp, text, len);
+    sp[len] = '\0';
+    const char *t = sp;
+    sp += len + 1;
+    for (size_t i = 0; i < an->ntokens; i++) {
+        memcpy(sp, an->tokens[i].term, tk[i].term_len + 1);
+        tk[i].term = sp;
+        sp += tk[i].term_len + 1;
+        memcpy(sp, an->tokens[i].norm, tk[i].norm_len + 1);
+        tk[i].norm = sp;
+        sp += tk[i].norm_len + 1;
+    }
+    free(e->mem);
+    c->bytes = c->bytes - e->bytes + bytes;
+    e->serial = idx->serial;
+    e->doc = doc;
+    e->bytes = bytes;
+    e->mem = mem;
+    e->text = t;
+    e->text_len = len;
+    e->an = (usj_analysis){ tk, an->ntokens, nm, an->nnumbers, an->ninvalid };
+}
+
+/* usj_index_term through the memo: 0 found, USJ_ENOTFOUND, or an error. */
+static int term_lookup(const usj_index *idx, const char *term,
+                       usj_term_info *ti)
+{
+    size_t len = strlen(term);
+    hcache *c = len <= USJ_MAX_TOKEN_BYTES ? hc_get() : NULL;
+    if (!c)
+        return usj_index_term(idx, term, len, ti);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)term[i]) * 16777619u;
+    tmemo *m = &c->t[h % TERM_MEMO_SLOTS];
+    if (m->serial == idx->serial && strcmp(m->term, term) == 0) {
+        *ti = m->ti;
+        return m->found ? 0 : USJ_ENOTFOUND;
+    }
+    int rc = usj_index_term(idx, term, len, ti);
+    if (rc != 0 && rc != USJ_ENOTFOUND)
+        return rc;
+    m->serial = idx->serial;
+    m->found = rc == 0;
+    memcpy(m->term, term, len + 1);
+    if (rc == 0)
+        m->ti = *ti;
+    return rc;
+}
+
 typedef struct spanv {
     usj_span *s;
     size_t    n, cap;
@@ -112,8 +275,10 @@ static uint32_t phrase_occ(const usj_analysis *an, const qnode *q, spanv *v,
                            int *err)
 {
     uint32_t n = 0;
+    size_t len0 = strlen(q->terms[0]);
     for (size_t i = 0; i < an->ntokens; i++) {
-        if (strcmp(an->tokens[i].term, q->terms[0]) != 0)
+        if (an->tokens[i].term_len != len0 ||
+            memcmp(an->tokens[i].term, q->terms[0], len0) != 0)
             continue;
         uint32_t k;
         size_t last = i;
@@ -140,8 +305,10 @@ static uint32_t term_tf(const usj_analysis *an, const char *term, spanv *v,
                         int *err)
 {
     uint32_t n = 0;
+    size_t len = strlen(term);
     for (size_t i = 0; i < an->ntokens; i++)
-        if (strcmp(an->tokens[i].term, term) == 0) {
+        if (an->tokens[i].term_len == len && an->tokens[i].term[0] == term[0] &&
+            memcmp(an->tokens[i].term, term, len) == 0) {
             n++;
             if (v && span_add(v, an->tokens[i].start, an->tokens[i].end,
                               USJ_SPAN_TERM))
@@ -173,7 +340,7 @@ static double ex_term(sctx *cx, const usj_analysis *an, const char *term,
     usj_term_info ti;
     if (known)
         ti = *known;
-    else if (usj_index_term(cx->idx, term, strlen(term), &ti) != 0)
+    else if (term_lookup(cx->idx, term, &ti) != 0)
         ti.df = 0;
     if (ti.df == 0) {
         ex_line(e, depth, "term \"%s\": not in the index", term);
@@ -209,7 +376,7 @@ static double walk_hit(sctx *cx, const qnode *q, const usj_analysis *an,
         int missing = 0;
         for (uint32_t i = 0; i < q->nterms; i++) {
             usj_term_info ti;
-            if (usj_index_term(cx->idx, q->terms[i], strlen(q->terms[i]), &ti))
+            if (term_lookup(cx->idx, q->terms[i], &ti))
                 missing = 1;
             else
                 idf += usj_rank_idf(cx->ndocs, ti.df);
@@ -322,18 +489,28 @@ int usj_qhit_build(sctx *cx, const usj_query *q, usj_textcache *tc,
     const char *text;
     size_t len;
     int rc = usj_index_doc(cx->idx, doc, &di);
-    if (!rc)
-        rc = usj_index_text(cx->idx, doc, tc, &text, &len);
     if (rc)
         return rc;
     h->doc = doc;
     h->score = score;
     h->para_line = di.line;
-    if ((rc = usj_hit_set_strings(h, di.path, di.title, text, len)))
-        return rc;
+    hcache *hc = hc_get();
+    const pentry *pe = pcache_get(hc, cx->idx, doc);
     const usj_analysis *an;
-    if ((rc = need_an(cx, 0)) || (rc = usj_analyze(cx->an, h->text, h->text_len, &an)))
-        return rc;
+    if (pe) {
+        if ((rc = usj_hit_set_strings(h, di.path, di.title, pe->text,
+                                      pe->text_len)))
+            return rc;
+        an = &pe->an;
+    } else {
+        if ((rc = usj_index_text(cx->idx, doc, tc, &text, &len)) ||
+            (rc = usj_hit_set_strings(h, di.path, di.title, text, len)))
+            return rc;
+        if ((rc = need_an(cx, 0)) ||
+            (rc = usj_analyze(cx->an, h->text, h->text_len, &an)))
+            return rc;
+        pcache_put(hc, cx->idx, doc, h->text, h->text_len, an);
+    }
     spanv v = {0};
     usj_buf e = USJ_BUF_INIT;
     int err = 0;

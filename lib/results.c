@@ -62,11 +62,12 @@ void usj_hit_locate(const char *text, size_t len, uint32_t para_line,
     uint32_t l = para_line, col_start = 0;
     if (first > len)
         first = (uint32_t)len;
-    for (uint32_t i = 0; i < first; i++)
-        if (text[i] == '\n') {
-            l++;
-            col_start = i + 1;
-        }
+    const char *p = text, *end = text + first, *nl;
+    while (p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        l++;
+        col_start = (uint32_t)(nl - text) + 1;
+        p = nl + 1;
+    }
     *line = l;
     *column = first - col_start + 1;
 }
