@@ -315,7 +315,8 @@ static char *join_args(int argc, char **argv, size_t *len)
     return q;
 }
 
-/* Search through a daemon when one answers, else the index file itself. */
+/* Search through a daemon when one answers (and does not turn us away with
+ * ERR BUSY), else the index file itself. */
 static int run_search(cli *c, const char *index_path, const char *q,
                       size_t qlen, usj_results **res)
 {
@@ -326,10 +327,11 @@ static int run_search(cli *c, const char *index_path, const char *q,
         if (rc == 0) {
             rc = usj_remote_search(rem, q, qlen, &c->sopts, res);
             usj_remote_close(rem);
+            if (rc != USJ_ENOTFOUND)       /* ENOTFOUND: ERR BUSY */
+                return rc;
+        } else if (rc != USJ_ENOTFOUND && c->server) {
             return rc;
         }
-        if (rc != USJ_ENOTFOUND && c->server)
-            return rc;
     }
     struct stat st;
     if (stat(index_path, &st) != 0)

@@ -214,7 +214,11 @@ static int broken(usj_remote *r, int code, const char *what)
     return usj_error_set(code, "usjsearchd at %s: %s", r->name, what);
 }
 
-static int send_all(usj_remote *r, const char *p, size_t n, uint64_t deadline)
+/* Send the whole request. A daemon that turned the connection away (ERR
+ * BUSY, then close) makes the send fail with EPIPE / ECONNRESET; the
+ * connection is then kept for its one line to be read (*gone set). */
+static int send_all(usj_remote *r, const char *p, size_t n, uint64_t deadline,
+                    int *gone)
 {
     while (n) {
         ssize_t k = send(r->fd, p, n, MSG_NOSIGNAL);
@@ -230,6 +234,10 @@ static int send_all(usj_remote *r, const char *p, size_t n, uint64_t deadline)
             if (rc)
                 return broken(r, rc, "cannot send");
             continue;
+        }
+        if (k < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            *gone = errno;
+            return 0;
         }
         return broken(r, USJ_EIO, strerror(errno));
     }
@@ -313,14 +321,28 @@ int usj_remote_search(usj_remote *r, const char *query, size_t len,
     int rc = usj_proto_format_search(&r->req, query, len, opts);
     if (rc)
         return rc;
-    rc = send_all(r, r->req.data, r->req.len, deadline);
+    int gone = 0;
+    rc = send_all(r, r->req.data, r->req.len, deadline, &gone);
     if (rc)
         return rc;
     const char *line;
     size_t ll;
     rc = read_line(r, deadline, &line, &ll);
+    if (rc && gone)
+        return broken(r, USJ_EIO, strerror(gone));
     if (rc)
         return rc;
+    if (ll >= 9 && memcmp(line, "ERR BUSY ", 9) == 0) {
+        /* the daemon is at --max-conns and closes: nobody serves us */
+        usj_proto_parse_error(line, line + ll);
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", usj_error_last());
+        broken(r, USJ_EIO, "");
+        return usj_error_set(USJ_ENOTFOUND, "usjsearchd at %s is busy: %s",
+                             r->name, msg);
+    }
+    if (gone)
+        return broken(r, USJ_EIO, strerror(gone));
     if (ll >= 4 && memcmp(line, "ERR ", 4) == 0)
         return usj_proto_parse_error(line, line + ll);   /* connection ok */
     usj_results *res = calloc(1, sizeof *res);

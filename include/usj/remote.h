@@ -31,7 +31,10 @@ void usj_remote_close(usj_remote *r);   /* accepts NULL */
 
 /* SEARCH over the connection. Returns what usj_search would: 0 with *out,
  * USJ_EPARSE / USJ_ELIMIT with message and column (from ERR SYNTAX / ERR
- * LIMIT), USJ_ETIMEOUT, or USJ_EIO when the daemon misbehaves/vanishes. */
+ * LIMIT), USJ_ETIMEOUT, or USJ_EIO when the daemon misbehaves/vanishes;
+ * USJ_ENOTFOUND when the daemon turned the connection away (ERR BUSY: at
+ * its --max-conns), which, as from usj_remote_connect, means "no daemon
+ * serves you": the caller opens the index itself. */
 int usj_remote_search(usj_remote *r, const char *query, size_t len,
                       const usj_search_opts *opts, usj_results **out);
 

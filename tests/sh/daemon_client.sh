@@ -3,8 +3,9 @@
 # --foreground) on its default socket under a private XDG_RUNTIME_DIR, the
 # starting process returning only once it is ready; usjsearch finding it by
 # itself (same output as --no-server, and STATS proves the daemon answered),
-# USJ_SERVER, a second daemon refused, SIGHUP reload, SIGTERM cleanup, and the
-# client falling back to the index once the daemon is gone.
+# USJ_SERVER, a second daemon refused, SIGHUP reload, SIGTERM cleanup, the
+# client falling back to the index once the daemon is gone, and when a daemon
+# at its --max-conns turns it away with ERR BUSY.
 set -uo pipefail
 bin=${USJ_TEST_BIN:?}; root=${USJ_TEST_ROOT:?}
 tmp=$(mktemp -d)
@@ -81,4 +82,38 @@ check "socket removed" "$([ ! -e "$sock" ]; echo $?)"
 check "pidfile removed" "$([ ! -e "$tmp/d.pid" ]; echo $?)"
 b=$("$bin/usjsearch" --index "$tmp/seeds.idx" --count '"Section 232"')
 check "client falls back to the index" "$([ "$b" = 4 ]; echo $?)"
+# a daemon at --max-conns answers ERR BUSY and closes: the client reads the
+# index itself, with the same output and status, on the socket and on TCP
+"$bin/usjsearchd" --index "$tmp/seeds.idx" --socket "$tmp/busy.sock" \
+  --listen 127.0.0.1:0 --max-conns 1 --foreground 2>"$tmp/busy.log" &
+bpid=$!
+for _ in $(seq 100); do grep -q 'ready, listening' "$tmp/busy.log" && break; sleep 0.05; done
+bport=$(grep -o 'tcp:127.0.0.1:[0-9]*' "$tmp/busy.log" | head -1 | cut -d: -f3)
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5)
+s.sendall(b"PING\n"); assert s.recv(100) == b"OK PONG\n"
+open(sys.argv[2], "w").close()
+time.sleep(60)
+' "$tmp/busy.sock" "$tmp/holding" &
+hpid=$!
+for _ in $(seq 100); do [ -e "$tmp/holding" ] && break; sleep 0.05; done
+check "a client holds the only connection" "$([ -e "$tmp/holding" ]; echo $?)"
+want=$("$bin/usjsearch" --index "$tmp/seeds.idx" --no-server '"safety clause"')
+for srv in "unix:$tmp/busy.sock" "127.0.0.1:$bport"; do
+  for i in 1 2 3; do
+    got=$(USJ_SERVER=$srv "$bin/usjsearch" --index "$tmp/seeds.idx" '"safety clause"' 2>"$tmp/busy.err")
+    st=$?
+    check "ERR BUSY from $srv: the client reads the index (run $i)" \
+      "$([ $st -eq 0 ] && [ -n "$want" ] && [ "$got" = "$want" ]; echo $?)"
+  done
+  got=$("$bin/usjsearch" --server "$srv" --index "$tmp/seeds.idx" '"safety clause"' 2>"$tmp/busy.err")
+  st=$?
+  check "ERR BUSY from --server $srv: the client reads the index" \
+    "$([ $st -eq 0 ] && [ "$got" = "$want" ]; echo $?)"
+done
+check "the daemon did turn the clients away" \
+  "$(grep -q 'max-conns 1 reached' "$tmp/busy.log"; echo $?)"
+kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null
+kill -TERM "$bpid"; wait "$bpid" 2>/dev/null
 exit $fail
