@@ -19,7 +19,7 @@ INC      := -Iinclude -Ilib
 OPT_rel  := -O2 -g
 OPT_asan := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
-LIBS     := -lstemmer -lutf8proc -lzstd -lz -lm -lpthread
+LIBS     := -lstemmer -lutf8proc -lz -lm -lpthread
 EVLIBS   := -levent -levent_pthreads
 TESTLIBS := -lcriterion
 

@@ -5,16 +5,15 @@
  *
  * TEXT section (written while the corpus is read, so the dictionary and the
  * table come after the blocks):
- *   data: nblocks blocks; each is one Zstandard frame (RFC 8878) without
- *     content size, checksum or dictionary id (the section CRC covers it),
- *     compressed with the dictionary below. Uncompressed, a block holds for each of its
+ *   data: nblocks blocks; each is one raw DEFLATE stream (RFC 1951: no zlib
+ *     header, no checksum; the section CRC covers it) compressed with the
+ *     preset dictionary below. Uncompressed, a block holds for each of its
  *     docs a varint text length, then the texts concatenated. A block holds
  *     whole paragraphs of consecutive docs and is closed once its texts reach
  *     USJ_TEXT_BLOCK_BYTES (8 KB); its uncompressed size is at most
  *     USJ_MAX_TEXT_BLOCK.
- *   dictionary: dict_len bytes (0 ..USJ_TEXT_DICT_BYTES): a Zstandard
- *     dictionary (RFC 8878 section 5: magic 0xEC30A437, id, entropy tables,
- *     content) that every block is compressed with; none if dict_len is 0.
+ *   dictionary: dict_len bytes (0 ..USJ_TEXT_DICT_BYTES), given to
+ *     inflateSetDictionary before each block (none if dict_len is 0).
  *   table: (nblocks + 1) entries {off u64 (from the section start),
  *     first_doc u32, ulen u32 (uncompressed bytes)}; offsets non-decreasing,
  *     first docs strictly increasing from 0; the last entry is a sentinel
@@ -22,31 +21,25 @@
  *     ndocs, ulen = 0.
  *   trailer: nblocks u32, dict_len u32.
  *
- * The dictionary's content (a COVER-style selection, as zstd's dictionary
- * builder does): the writer holds back the first USJ_TEXT_DICT_SAMPLE bytes of text;
+ * The dictionary (a COVER-style selection, as zstd's dictionary builder
+ * does): the writer holds back the first USJ_TEXT_DICT_SAMPLE bytes of text;
  * it counts every 6-byte string of that sample (hashed), cuts the sample into
  * dict_len / 32 equal epochs and takes from each the 32-byte window whose
  * strings are the most frequent (a string's count is zeroed once taken, so
  * the segments do not repeat each other); the segments are concatenated by
  * increasing score (the most useful end up nearest to the block, at the
- * smallest distances); its length is min(USJ_TEXT_DICT_BYTES - 1 KB,
- * sample / 16), rounded down to 32. libzstd's ZDICT_finalizeDictionary then
- * adds the entropy tables, from statistics of the sample's paragraphs (the
- * first USJ_TEXT_DICT_STATS bytes of them), so 8 KB blocks need not carry
- * their own; it keeps the end of the content if the whole would pass
- * USJ_TEXT_DICT_BYTES. No dictionary under USJ_TEXT_DICT_MIN bytes of text
- * (or if libzstd refuses to make one).
+ * smallest distances). dict_len = min(USJ_TEXT_DICT_BYTES, sample / 16),
+ * rounded down to 32; 0 under USJ_TEXT_DICT_MIN bytes of text.
  *
- * Reading one paragraph decompresses its whole block (a single-pass decode,
- * ~15 us for 8 KB with the dictionary; zlib's partial inflate took ~30 us for
- * the whole block) into the caller's cache; the frame must end exactly at
- * the block's last byte and give exactly ulen bytes. */
+ * Reading one paragraph inflates its block only up to the end of that
+ * paragraph's text (the lengths first, then the texts before it and its
+ * own); the cache keeps that prefix, and a later doc of the same block past
+ * it inflates the whole block. usj_docstore_check inflates every block
+ * whole and requires the stream to end exactly at the block's last byte. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <zdict.h>
 
 #include "codec.h"
 #include "index_build.h"
@@ -55,27 +48,14 @@
 
 /* ------------------------------------------------------------- writer */
 
-/* Blocks are compressed by worker threads while the writer goes on; a ring
- * of jobs keeps the order, and the writer thread appends the results in
- * block order. Without threads (none asked for, or pthread_create failed)
- * blocks are compressed inline.
+/* Blocks are compressed by worker threads while the writer goes on (DEFLATE
+ * costs about as much as the rest of the build); a ring of jobs keeps the
+ * order, and the writer thread appends the results in block order. Without
+ * threads (pthread_create failed) blocks are compressed inline.
  *
- * Each compressing thread has one context with the dictionary loaded once
- * (libzstd digests it on the first block and reuses it). Parameters, chosen
- * on the kernel docs' blocks (bench data, 8 KB blocks, 32 KB dictionary;
- * zlib level 5 with the same dictionary: 0.328 x, 0.65 s): lazy matching,
- * 4 candidates (searchLog 2), matches of 4 bytes or more: 0.326 x in 0.27 s
- * (~2.4x faster); greedy (0.336 x) or 1 candidate (0.333 x) would cost the
- * kernel docs index its 0.75 x bound. */
-#define ZS_WINDOW_LOG 17       /* the dictionary and the largest 8 KB block fit */
-#define ZS_STRATEGY   ZSTD_lazy
-#define ZS_SEARCH_LOG 2
-#define ZS_HASH_LOG   16
-#define ZS_CHAIN_LOG  16
-#define ZS_MIN_MATCH  4
-#define ZS_DICT_LEVEL 5        /* level whose statistics the entropy tables take */
-#define ZS_DICT_ROOM  1024u    /* dictionary bytes left for the entropy tables */
-#define USJ_TEXT_DICT_MAGIC 0xEC30A437u
+ * deflateSetDictionary hashes the whole dictionary, which for 8 KB blocks
+ * costs more than the block; instead a stream is primed once with the
+ * dictionary and each block starts from a deflateCopy of it. */
 
 #define DICT_DMER   6u        /* bytes of the counted strings */
 #define DICT_SEG    32u       /* bytes of one dictionary segment */
@@ -99,11 +79,10 @@ static int seg_cmp(const void *a, const void *b)
 }
 
 /* Choose the preset dictionary from the sample s[0, n) (see the top). */
-static int build_content(const uint8_t *s, size_t n, usj_buf *dict)
+static int build_dict(const uint8_t *s, size_t n, usj_buf *dict)
 {
     usj_buf_clear(dict);
-    const size_t most = USJ_TEXT_DICT_BYTES - ZS_DICT_ROOM;
-    size_t want = n / 16 > most ? most : n / 16;
+    size_t want = n / 16 > USJ_TEXT_DICT_BYTES ? USJ_TEXT_DICT_BYTES : n / 16;
     size_t nseg = want / DICT_SEG;
     if (n < USJ_TEXT_DICT_MIN || nseg == 0)
         return 0;
@@ -153,94 +132,104 @@ static int build_content(const uint8_t *s, size_t n, usj_buf *dict)
     return rc;
 }
 
-/* The dictionary from the sample s[0, n) of nsamples paragraphs of the given
- * lengths (see the top): its content, then the entropy tables. A corpus too
- * small for one, or a sample libzstd cannot make tables from, gets none. */
-static int build_dict(const uint8_t *s, size_t n, const size_t *lens, uint32_t nsamples,
-                      usj_buf *dict)
+/* zlib's allocations of one compressing thread. Each block's deflateCopy
+ * allocates ~256 KB and the previous copy frees as much: with plain malloc,
+ * glibc may give that memory back to the system and fault it in again for
+ * every block (measured: 85 us per copy instead of 3), so freed buffers are
+ * kept here for the next copy. A buffer carries its size in front. */
+#define ZPOOL_SLOTS 8u
+#define ZPOOL_HDR   16u
+typedef struct zpool {
+    void    *p[ZPOOL_SLOTS];
+    unsigned k;
+} zpool;
+
+static voidpf zpool_alloc(voidpf op, uInt items, uInt size)
 {
-    usj_buf content = USJ_BUF_INIT;
-    int rc = build_content(s, n, &content);
-    usj_buf_clear(dict);
-    if (rc || content.len == 0) {
-        usj_buf_free(&content);
-        return rc;
-    }
-    /* the statistics come from the first paragraphs, grouped as blocks are
-     * (libzstd resets its tables for each sample: paragraph by paragraph
-     * this took longer than compressing the whole corpus's blocks) */
-    size_t *grp = malloc(((size_t)nsamples + 1) * sizeof *grp);
-    if (!grp || (rc = usj_buf_reserve(dict, USJ_TEXT_DICT_BYTES))) {
-        free(grp);
-        usj_buf_free(&content);
-        return rc ? rc : usj_error_set(USJ_ENOMEM, "out of memory (text dictionary)");
-    }
-    unsigned ng = 0;
-    size_t sn = 0, cur = 0;
-    for (uint32_t i = 0; i < nsamples && sn + lens[i] <= USJ_TEXT_DICT_STATS; i++) {
-        sn += lens[i];
-        cur += lens[i];
-        if (cur >= USJ_TEXT_BLOCK_BYTES) {
-            grp[ng++] = cur;
-            cur = 0;
+    zpool *z = op;
+    size_t n = (size_t)items * size;
+    if (size && n / size != items)
+        return Z_NULL;
+    for (unsigned i = 0; i < z->k; i++) {
+        size_t have;
+        memcpy(&have, z->p[i], sizeof have);
+        if (have == n) {
+            char *p = z->p[i];
+            z->p[i] = z->p[--z->k];
+            return p + ZPOOL_HDR;
         }
     }
-    if (cur)
-        grp[ng++] = cur;
-    ZDICT_params_t zp = {ZS_DICT_LEVEL, 0, 0};
-    size_t r = ng ? ZDICT_finalizeDictionary(dict->data, USJ_TEXT_DICT_BYTES, content.data,
-                                             content.len, s, grp, ng, zp)
-                  : 0;
-    dict->len = ng && !ZDICT_isError(r) ? r : 0;
-    free(grp);
-    usj_buf_free(&content);
+    if (n > SIZE_MAX - ZPOOL_HDR)
+        return Z_NULL;
+    char *p = malloc(n + ZPOOL_HDR);
+    if (!p)
+        return Z_NULL;
+    memcpy(p, &n, sizeof n);
+    return p + ZPOOL_HDR;
+}
+
+static void zpool_free(voidpf op, voidpf ptr)
+{
+    zpool *z = op;
+    if (!ptr)
+        return;
+    char *p = (char *)ptr - ZPOOL_HDR;
+    if (z->k < ZPOOL_SLOTS)
+        z->p[z->k++] = p;
+    else
+        free(p);
+}
+
+static void zpool_drain(zpool *z)
+{
+    while (z && z->k)
+        free(z->p[--z->k]);
+}
+
+/* A deflate stream primed with the dictionary (raw DEFLATE, 32 KB window);
+ * its copies allocate from pool. */
+static int prime(z_stream *zp, int *init, const usj_buf *dict, zpool *pool)
+{
+    memset(zp, 0, sizeof *zp);
+    zp->zalloc = zpool_alloc;
+    zp->zfree = zpool_free;
+    zp->opaque = pool;
+    if (deflateInit2(zp, USJ_TEXT_ZLEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return usj_error_set(USJ_ENOMEM, "zlib: cannot initialise deflate");
+    *init = 1;
+    if (dict->len && deflateSetDictionary(zp, (const Bytef *)dict->data,
+                                         (uInt)dict->len) != Z_OK)
+        return usj_error_set(USJ_EIO, "zlib: deflateSetDictionary failed");
     return 0;
 }
 
-/* A compression context with the parameters above and the dictionary. */
-static int cctx_new(ZSTD_CCtx **out, const usj_buf *dict)
+/* Compress one block into out: z becomes a copy of the primed zp. */
+static int compress_block(z_stream *z, int *zinit, z_stream *zp, const usj_buf *lens,
+                          const usj_buf *text, usj_buf *out)
 {
-    *out = NULL;
-    ZSTD_CCtx *c = ZSTD_createCCtx();
-    if (!c)
-        return usj_error_set(USJ_ENOMEM, "zstd: cannot create a compression context");
-    static const struct { ZSTD_cParameter p; int v; } par[] = {
-        {ZSTD_c_contentSizeFlag, 0}, {ZSTD_c_checksumFlag, 0}, {ZSTD_c_dictIDFlag, 0},
-        {ZSTD_c_windowLog, ZS_WINDOW_LOG}, {ZSTD_c_strategy, ZS_STRATEGY},
-        {ZSTD_c_searchLog, ZS_SEARCH_LOG}, {ZSTD_c_hashLog, ZS_HASH_LOG},
-        {ZSTD_c_chainLog, ZS_CHAIN_LOG}, {ZSTD_c_minMatch, ZS_MIN_MATCH},
-    };
-    size_t r = 0;
-    for (size_t i = 0; i < sizeof par / sizeof *par && !ZSTD_isError(r); i++)
-        r = ZSTD_CCtx_setParameter(c, par[i].p, par[i].v);
-    if (!ZSTD_isError(r) && dict->len)
-        r = ZSTD_CCtx_loadDictionary(c, dict->data, dict->len);
-    if (ZSTD_isError(r)) {
-        ZSTD_freeCCtx(c);
-        return usj_error_set(USJ_ENOMEM, "zstd: cannot set up compression: %s",
-                             ZSTD_getErrorName(r));
+    size_t total = lens->len + text->len;
+    if (*zinit) {
+        deflateEnd(z);
+        *zinit = 0;
     }
-    *out = c;
-    return 0;
-}
-
-/* Compress one block (lens then text, joined in cat) into out. */
-static int compress_block(ZSTD_CCtx *c, const usj_buf *lens, const usj_buf *text,
-                          usj_buf *cat, usj_buf *out)
-{
-    int rc;
-    usj_buf_clear(cat);
-    if ((rc = usj_buf_put(cat, lens->data ? lens->data : "", lens->len)) ||
-        (rc = usj_buf_put(cat, text->data ? text->data : "", text->len)))
-        return rc;
-    size_t bound = ZSTD_compressBound(cat->len);
+    if (deflateCopy(z, zp) != Z_OK)
+        return usj_error_set(USJ_ENOMEM, "zlib: deflateCopy failed");
+    *zinit = 1;
+    size_t bound = deflateBound(z, (uLong)total) + 64;
     usj_buf_clear(out);
     if (usj_buf_reserve(out, bound))
         return USJ_ENOMEM;
-    size_t r = ZSTD_compress2(c, out->data, bound, cat->data, cat->len);
-    if (ZSTD_isError(r))
-        return usj_error_set(USJ_EIO, "zstd: compression failed: %s", ZSTD_getErrorName(r));
-    out->len = r;
+    z->next_out = (Bytef *)out->data;
+    z->avail_out = (uInt)bound;
+    z->next_in = (Bytef *)(lens->data ? lens->data : "");
+    z->avail_in = (uInt)lens->len;
+    if (deflate(z, Z_NO_FLUSH) != Z_OK)
+        return usj_error_set(USJ_EIO, "zlib: deflate failed");
+    z->next_in = (Bytef *)(text->data ? text->data : "");
+    z->avail_in = (uInt)text->len;
+    if (deflate(z, Z_FINISH) != Z_STREAM_END)
+        return usj_error_set(USJ_EIO, "zlib: deflate did not finish");
+    out->len = bound - z->avail_out;
     return 0;
 }
 
@@ -249,8 +238,9 @@ enum { JOB_FREE = 0, JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 static void *worker(void *arg)
 {
     usj_textw *t = arg;
-    ZSTD_CCtx *z = NULL;
-    usj_buf cat = USJ_BUF_INIT;
+    z_stream z, zp;
+    int zinit = 0, zpinit = 0, primed = 0;
+    zpool pool = {{NULL}, 0};
     pthread_mutex_lock(&t->mu);
     while (!t->quit) {
         usj_tjob *j = NULL;
@@ -264,9 +254,16 @@ static void *worker(void *arg)
         j->state = JOB_RUNNING;
         pthread_mutex_unlock(&t->mu);
         /* jobs are queued only once the dictionary is final */
-        int rc = z ? 0 : cctx_new(&z, &t->dict);
+        int rc = 0;
+        if (!primed) {
+            if (zpinit)                 /* a failed earlier attempt */
+                deflateEnd(&zp);
+            zpinit = 0;
+            rc = prime(&zp, &zpinit, &t->dict, &pool);
+            primed = rc == 0;
+        }
         if (!rc)
-            rc = compress_block(z, &j->lens, &j->text, &cat, &j->out);
+            rc = compress_block(&z, &zinit, &zp, &j->lens, &j->text, &j->out);
         const char *msg = rc ? usj_error_last() : "";
         pthread_mutex_lock(&t->mu);
         j->rc = rc;
@@ -275,8 +272,11 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&t->cv);
     }
     pthread_mutex_unlock(&t->mu);
-    ZSTD_freeCCtx(z);
-    usj_buf_free(&cat);
+    if (zinit)
+        deflateEnd(&z);
+    if (zpinit)
+        deflateEnd(&zp);
+    zpool_drain(&pool);
     return NULL;
 }
 
@@ -349,15 +349,14 @@ static int block_add(usj_textw *t, uint32_t doc, const char *text, size_t len)
 static int release_sample(usj_textw *t)
 {
     int rc;
-    const size_t *lens = (const size_t *)(void *)t->sample_lens.data;
-    if ((rc = build_dict((const uint8_t *)t->sample.data, t->sample.len, lens, t->sample_n,
-                         &t->dict)))
+    if ((rc = build_dict((const uint8_t *)t->sample.data, t->sample.len, &t->dict)))
         return rc;
     if (t->sync)
         pthread_mutex_lock(&t->mu);    /* before any job is queued */
     t->dict_ready = 1;
     if (t->sync)
         pthread_mutex_unlock(&t->mu);
+    const size_t *lens = (const size_t *)(void *)t->sample_lens.data;
     size_t off = 0;
     for (uint32_t i = 0; i < t->sample_n; i++) {
         if ((rc = block_add(t, t->sample_first + i, t->sample.data + off, lens[i])))
@@ -393,8 +392,17 @@ int usj_textw_flush(usj_textw *t)
         return usj_error_set(USJ_ELIMIT, "text block of %zu bytes", total);
     int rc;
     if (t->nthreads == 0) {
-        if ((!t->z && (rc = cctx_new(&t->z, &t->dict))) ||
-            (rc = compress_block(t->z, &t->lens, &t->text, &t->zcat, &t->zout)) ||
+        if (!t->zprimed) {
+            if (t->zpinit)
+                deflateEnd(&t->zp);
+            t->zpinit = 0;
+            if (!t->zpool && !(t->zpool = calloc(1, sizeof(zpool))))
+                return usj_error_set(USJ_ENOMEM, "out of memory (zlib pool)");
+            if ((rc = prime(&t->zp, &t->zpinit, &t->dict, t->zpool)))
+                return rc;
+            t->zprimed = 1;
+        }
+        if ((rc = compress_block(&t->z, &t->zinit, &t->zp, &t->lens, &t->text, &t->zout)) ||
             (rc = append_block(t, &t->zout, t->first_doc, total)))
             return rc;
     } else {
@@ -455,8 +463,12 @@ void usj_textw_free(usj_textw *t)
         pthread_cond_destroy(&t->cv);
         pthread_mutex_destroy(&t->mu);
     }
-    ZSTD_freeCCtx(t->z);
-    usj_buf_free(&t->zcat);
+    if (t->zinit)
+        deflateEnd(&t->z);
+    if (t->zpinit)
+        deflateEnd(&t->zp);
+    zpool_drain(t->zpool);
+    free(t->zpool);
     usj_buf_free(&t->lens);
     usj_buf_free(&t->text);
     usj_buf_free(&t->zout);
@@ -490,9 +502,6 @@ int usj_docstore_open(usj_index *idx)
         return usj_error_set(USJ_ECORRUPT, "text section: dictionary of %u bytes", dl);
     if (tab + dl > s->len - USJ_TEXT_TRAILER)
         return usj_error_set(USJ_ECORRUPT, "text section: block table out of bounds");
-    /* a dictionary is a Zstandard one (raw content would also decode) */
-    if (dl && (dl < 8 || usj_ld32(s->p + s->len - USJ_TEXT_TRAILER - tab - dl) != USJ_TEXT_DICT_MAGIC))
-        return usj_error_set(USJ_ECORRUPT, "text section: the dictionary is not a Zstandard dictionary");
     idx->text_nblocks = n;
     idx->text_data = s->p;
     idx->text_len = s->len - USJ_TEXT_TRAILER - tab - dl;
@@ -531,70 +540,25 @@ void usj_textcache_free(usj_textcache *c)
 
 /* The cache's buffer starts with the serial number of the index that filled
  * it (8 bytes), so a cache used with another index (a daemon that reloaded)
- * never serves a stale block; the block's bytes follow (c->len, the whole
- * block), NUL-terminated. */
+ * never serves a stale block; the block's text follows (c->len bytes: the
+ * whole block or a prefix of it), NUL-terminated. */
 #define CACHE_TAG 8u
 
-/* Each thread decompresses with one context of its own and keeps the
- * digested dictionary of the last index it read (by serial number: a
- * daemon's reload gets a new one), made on first use and freed when the
- * thread ends (a thread-specific key). Digesting the dictionary costs about
- * as much as decoding a block. */
-typedef struct dstate {
-    ZSTD_DCtx  *d;
-    ZSTD_DDict *dict;
-    uint64_t    serial;          /* index whose dictionary dict is */
-} dstate;
-
-static pthread_key_t  dstate_key;
-static pthread_once_t dstate_once = PTHREAD_ONCE_INIT;
-static int            dstate_keyed;
-
-static void dstate_free(void *p)
+/* Inflate more of a stream into its buffer, up to `upto` bytes in all. */
+static int inflate_upto(z_stream *z, uint8_t *out, size_t upto, int flush)
 {
-    dstate *s = p;
-    if (!s)
-        return;
-    ZSTD_freeDCtx(s->d);
-    ZSTD_freeDDict(s->dict);
-    free(s);
+    size_t have = (size_t)z->total_out;
+    if (upto <= have)
+        return Z_OK;
+    z->next_out = out + have;
+    z->avail_out = (uInt)(upto - have);
+    int r = inflate(z, flush);
+    return (size_t)z->total_out == upto && (r == Z_OK || r == Z_STREAM_END) ? r : Z_DATA_ERROR;
 }
 
-static void dstate_key_init(void)
-{
-    dstate_keyed = pthread_key_create(&dstate_key, dstate_free) == 0;
-}
-
-/* This thread's state, ready for idx; *own is set when the caller must
- * free it (no key). NULL when out of memory. */
-static dstate *dstate_get(const usj_index *idx, int *own)
-{
-    pthread_once(&dstate_once, dstate_key_init);
-    *own = 0;
-    dstate *s = dstate_keyed ? pthread_getspecific(dstate_key) : NULL;
-    if (!s) {
-        if (!(s = calloc(1, sizeof *s)) || !(s->d = ZSTD_createDCtx())) {
-            free(s);
-            return NULL;
-        }
-        if (!dstate_keyed || pthread_setspecific(dstate_key, s) != 0)
-            *own = 1;
-    }
-    if (idx->text_dict_len && (!s->dict || s->serial != idx->serial)) {
-        ZSTD_freeDDict(s->dict);
-        s->dict = ZSTD_createDDict(idx->text_dict, idx->text_dict_len);
-        s->serial = idx->serial;
-        if (!s->dict) {         /* a damaged dictionary: decoding will say so */
-            if (*own)
-                dstate_free(s);
-            return NULL;
-        }
-    }
-    return s;
-}
-
-/* Where doc's text lies in block b (whole in the cache), from the lengths at
- * its start: 0 or USJ_ECORRUPT. */
+/* Where doc's text lies in block b, from the lengths at the start of the
+ * cached bytes: 0, 1 if the cache holds too short a prefix of the block to
+ * tell or to hold the text, or USJ_ECORRUPT. */
 static int find_in_block(const usj_index *idx, uint32_t b, uint32_t doc,
                          const usj_textcache *c, size_t *start, size_t *len)
 {
@@ -604,8 +568,13 @@ static int find_in_block(const usj_index *idx, uint32_t b, uint32_t doc,
     uint64_t before = 0, mine = 0, total = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t l;
-        if (usj_varint_get(&p, end, &l) || l > ulen)
+        if (usj_varint_get(&p, end, &l) || l > ulen) {
+            if (c->len < ulen && end - p < 10) {
+                *start = SIZE_MAX;      /* the lengths are not all there */
+                return 1;
+            }
             return usj_error_set(USJ_ECORRUPT, "text section: bad lengths in block %u", b);
+        }
         if (fd + i < doc)
             before += l;
         else if (fd + i == doc)
@@ -617,15 +586,17 @@ static int find_in_block(const usj_index *idx, uint32_t b, uint32_t doc,
         return usj_error_set(USJ_ECORRUPT, "text section: lengths of block %u do not add up", b);
     *start = hdr + (size_t)before;     /* total == ulen - hdr: these fit */
     *len = (size_t)mine;
-    return 0;
+    return *start + *len > c->len;
 }
 
-/* Decompress block b into the cache. */
-static int load(const usj_index *idx, uint32_t b, usj_textcache *c)
+/* Inflate block b into the cache: whole, or (full = 0) its lengths and the
+ * texts up to the end of doc's. */
+static int load(const usj_index *idx, uint32_t b, uint32_t doc, int full, usj_textcache *c)
 {
     const uint8_t *e = entry(idx, b);
     uint64_t off = usj_ld64(e), next = usj_ld64(e + USJ_TEXT_ENTRY);
     uint32_t ulen = usj_ld32(e + 12);
+    uint32_t n = usj_ld32(e + USJ_TEXT_ENTRY + 8) - usj_ld32(e + 8);
     if (next - off > UINT32_MAX)
         return usj_error_set(USJ_ECORRUPT, "text section: block %u too large", b);
     size_t need = CACHE_TAG + (size_t)ulen + 1;
@@ -637,29 +608,47 @@ static int load(const usj_index *idx, uint32_t b, usj_textcache *c)
         c->cap = need;
     }
     c->block = 0;
-    int own;
-    dstate *ds = dstate_get(idx, &own);
-    if (!ds)
-        return usj_error_set(idx->text_dict_len ? USJ_ECORRUPT : USJ_ENOMEM,
-                             idx->text_dict_len ? "text section: bad dictionary (or out of memory)"
-                                                : "zstd: cannot create a decompression context");
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, -15) != Z_OK)
+        return usj_error_set(USJ_ENOMEM, "zlib: cannot initialise inflate");
     uint8_t *out = (uint8_t *)c->data + CACHE_TAG;
-    const uint8_t *src = idx->text_data + off;
-    size_t n = (size_t)(next - off);
-    /* exactly one frame, exactly ulen bytes */
-    size_t r = ZSTD_findFrameCompressedSize(src, n);
-    if (!ZSTD_isError(r) && r == n)
-        r = idx->text_dict_len ? ZSTD_decompress_usingDDict(ds->d, out, ulen, src, n, ds->dict)
-                               : ZSTD_decompressDCtx(ds->d, out, ulen, src, n);
-    else
-        r = ZSTD_CONTENTSIZE_ERROR;
-    if (own)
-        dstate_free(ds);
-    if (ZSTD_isError(r) || r != ulen)
+    int r = Z_OK;
+    if (idx->text_dict_len &&
+        inflateSetDictionary(&z, idx->text_dict, idx->text_dict_len) != Z_OK)
+        r = Z_DATA_ERROR;
+    z.next_in = (Bytef *)(uintptr_t)(idx->text_data + off);
+    z.avail_in = (uInt)(next - off);
+    size_t got = ulen;
+    if (r == Z_OK && full) {
+        r = inflate_upto(&z, out, ulen, Z_FINISH);
+        if (r != Z_STREAM_END || z.avail_in != 0)
+            r = Z_DATA_ERROR;
+    } else if (r == Z_OK) {
+        /* the lengths (at most 5 bytes per doc), then up to doc's end */
+        got = (uint64_t)n * 5 < ulen ? (size_t)n * 5 : ulen;
+        r = inflate_upto(&z, out, got, Z_NO_FLUSH);
+        if (r != Z_DATA_ERROR) {
+            size_t start, len;
+            c->len = got;
+            int f = find_in_block(idx, b, doc, c, &start, &len);
+            if (f < 0) {
+                inflateEnd(&z);
+                return f;
+            } else if (f == 1 && start == SIZE_MAX)
+                r = Z_DATA_ERROR;       /* lengths longer than 5 bytes each */
+            else if (f == 1) {
+                got = start + len;
+                r = inflate_upto(&z, out, got, Z_NO_FLUSH);
+            }
+        }
+    }
+    inflateEnd(&z);
+    if (r == Z_DATA_ERROR)
         return usj_error_set(USJ_ECORRUPT, "text section: block %u does not decompress", b);
     memcpy(c->data, &idx->serial, CACHE_TAG);
-    out[ulen] = '\0';
-    c->len = ulen;
+    out[got] = '\0';
+    c->len = got;
     c->block = b + 1;
     return 0;
 }
@@ -681,9 +670,13 @@ int usj_index_text(const usj_index *idx, uint32_t doc, usj_textcache *cache,
     size_t start, l;
     if (!(cache->block == lo + 1 && cache->data &&
           memcmp(cache->data, &idx->serial, CACHE_TAG) == 0))
-        rc = load(idx, lo, cache);
-    if (!rc)
-        rc = find_in_block(idx, lo, doc, cache, &start, &l);
+        rc = load(idx, lo, doc, 0, cache);
+    if (!rc && (rc = find_in_block(idx, lo, doc, cache, &start, &l)) == 1) {
+        /* a later doc of a partly inflated block: inflate all of it */
+        if (!(rc = load(idx, lo, doc, 1, cache)) &&
+            (rc = find_in_block(idx, lo, doc, cache, &start, &l)) == 1)
+            rc = usj_error_set(USJ_ECORRUPT, "text section: bad lengths in block %u", lo);
+    }
     if (rc)
         return rc;
     *text = cache->data + CACHE_TAG + start;
@@ -698,8 +691,9 @@ int usj_docstore_check(const usj_index *idx)
     for (uint32_t b = 0; b < idx->text_nblocks && !rc; b++) {
         size_t s, l;
         uint32_t fd = usj_ld32(entry(idx, b) + 8);
-        if (!(rc = load(idx, b, &c)))
-            rc = find_in_block(idx, b, fd, &c, &s, &l);
+        if (!(rc = load(idx, b, fd, 1, &c)) &&
+            (rc = find_in_block(idx, b, fd, &c, &s, &l)) == 1)
+            rc = usj_error_set(USJ_ECORRUPT, "text section: bad lengths in block %u", b);
     }
     usj_textcache_free(&c);
     return rc;

@@ -20,7 +20,7 @@
 
 #define USJ_MAGIC          "USJIDX\r\n"   /* 8 bytes; CR LF catch text-mode mangling */
 #define USJ_MAGIC_LEN      8u
-#define USJ_FORMAT_VERSION 2u   /* 2: Zstandard text blocks (1: DEFLATE) */
+#define USJ_FORMAT_VERSION 1u
 
 /* Sections, in the order of usj_index_stats.section_bytes. */
 enum {

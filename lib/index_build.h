@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <zstd.h>
+#include <zlib.h>
 
 #include "format.h"
 #include "spool.h"
@@ -70,7 +70,7 @@ void usj_dictw_free(usj_dictw *d);
 #define USJ_TEXTW_THREADS 2    /* compression threads (1 on two cores) */
 
 typedef struct usj_tjob {
-    usj_buf  lens, text, out;  /* the block, and its Zstandard frame */
+    usj_buf  lens, text, out;  /* the block, and its DEFLATE stream */
     uint32_t first;
     int      state, rc;
     char     msg[256];
@@ -89,9 +89,11 @@ typedef struct usj_textw {
     usj_buf    dict, sample, sample_lens;
     uint32_t   sample_first, sample_n;
     int        dict_ready;
-    ZSTD_CCtx *z;             /* inline compression (no threads), made with
-                                 the first block; zcat: lens and text joined */
-    usj_buf    zcat, zout;
+    z_stream   z, zp;         /* inline compression (no threads): the stream
+                                 and a copy primed with the dictionary */
+    int        zinit, zpinit, zprimed;
+    void      *zpool;         /* their allocations (docstore.c) */
+    usj_buf    zout;
     /* compression threads and the ring of jobs [head, tail) */
     int        sync;          /* mutex and condition initialised */
     unsigned   nthreads;

@@ -39,29 +39,29 @@
  * texts reach this). With the preset dictionary below, 8 KB blocks at level
  * 5 take 0.331 x the input on the kernel docs (64 KB blocks without one:
  * 0.326) and a random paragraph costs ~19 us (64 KB: ~110-220 us); 4 KB:
- * 0.347 and ~12 us, 16 KB: 0.321 and ~33 us (bench/bench_text.c; measured
- * with DEFLATE, format 1: Zstandard, format 2, gives the same sizes). */
+ * 0.347 and ~12 us, 16 KB: 0.321 and ~33 us (bench/bench_text.c). */
 #define USJ_TEXT_BLOCK_BYTES    (8u * 1024u)
-/* Zstandard dictionary of the text blocks, at most this many bytes (its
- * content at most 1 KB less, the rest for its entropy tables), the content
- * at most a sixteenth of the sample it is built from (a small corpus gets a
- * small one, none below USJ_TEXT_DICT_MIN bytes of text). 64 KB of content
- * measured 0.5% fewer text bytes on the kernel docs, 128 KB 1.5%. */
+/* Preset DEFLATE dictionary of the text blocks, at most this many bytes
+ * (DEFLATE's window: a larger one could not be referenced), and at most a
+ * sixteenth of the sample it is built from (a small corpus gets a small one,
+ * none below USJ_TEXT_DICT_MIN bytes of text). */
 #define USJ_TEXT_DICT_BYTES     32768u
 #define USJ_TEXT_DICT_MIN       (64u * 1024u)
 /* Text held back (not compressed) at the start of a build to choose the
  * dictionary from: 4 MB gives 0.331 x the kernel docs, 1 MB ~1.2% more
  * text bytes. The writer holds this much more memory until then. */
 #define USJ_TEXT_DICT_SAMPLE    (4u * 1024u * 1024u)
-/* The dictionary's entropy tables take the statistics of the sample's first
- * paragraphs up to this many bytes (the whole sample: ~2x the time). */
-#define USJ_TEXT_DICT_STATS     (1u * 1024u * 1024u)
 
 /* Largest USJ_BLOCK_DOCS the reader accepts (its decode buffers). */
 #define USJ_BLOCK_DOCS_MAX      128u
 /* Longest term stored in the dictionary; the analyzer cuts tokens at
  * USJ_MAX_TOKEN_BYTES, so this only guards the format (ELIMIT/ECORRUPT). */
 #define USJ_MAX_TERM_BYTES      256u
+/* zlib level of stored-text blocks. On 8 KB blocks with the dictionary
+ * (kernel docs), level 5 costs ~45% less CPU than 6 for 1% more bytes;
+ * level 4 saves a third of the CPU but adds 3% and level 3 6% (the text is
+ * ~45% of the index, whose target is 0.75 x the input). */
+#define USJ_TEXT_ZLEVEL         5
 /* Largest uncompressed text block accepted by the reader: one block holds
  * whole paragraphs, so it can reach a paragraph plus a block of text plus
  * its length varints. Larger is treated as corruption (no zip bombs). */

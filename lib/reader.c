@@ -248,12 +248,6 @@ int usj_index_open(usj_index **out, const char *path, unsigned flags)
         rc = usj_error_set(USJ_ECORRUPT, "index %s: bad format version 0", path);
         goto fail;
     }
-    if (idx->version < USJ_FORMAT_VERSION) {
-        rc = usj_error_set(USJ_EVERSION,
-                           "index %s has format version %u, older than this program's %u: "
-                           "rebuild it with usjindex", path, idx->version, USJ_FORMAT_VERSION);
-        goto fail;
-    }
     uint8_t hdr[USJ_HEADER_FIXED + USJ_SECTION_ENTRY * USJ_NSECTIONS];
     memcpy(hdr, h, sizeof hdr);
     uint32_t hcrc = usj_ld32(hdr + 36);

@@ -4,14 +4,14 @@
  * (the output file and its atomic publish: lib/outfile.c; parallel analysis:
  * lib/apool.c).
  *
- * ======================= INDEX FILE FORMAT, version 2 =======================
+ * ======================= INDEX FILE FORMAT, version 1 =======================
  * (also docs/FORMAT.md; constants in lib/format.h). Little-endian fixed-width
  * integers everywhere; "varint" is unsigned LEB128. Sections start at 8-byte
  * aligned offsets, in any order; the section table says where.
  *
  * Header (offset 0, 256 bytes):
  *   0   magic "USJIDX\r\n"
- *   8   u32 format version (2)          12  u32 flags (0)
+ *   8   u32 format version (1)          12  u32 flags (0)
  *   16  u64 created (unix time)         24  u64 file size
  *   32  u32 nsections (8)               36  u32 CRC32 of bytes [0, 40 + 24n)
  *                                           computed with this field zero
@@ -38,9 +38,8 @@
  * files:     u32 nfiles, u32 0, u32 first_doc x (nfiles + 1) (the last is
  *            ndocs; docs of a file are contiguous), pad to 8, u64 string
  *            offset x nfiles, then per file "path\0title\0".
- * text:      see lib/docstore.c (Zstandard frames of ~8 KB blocks with a
- *            Zstandard dictionary, then the dictionary, block table and
- *            trailer).
+ * text:      see lib/docstore.c (raw DEFLATE blocks of ~8 KB with a preset
+ *            dictionary, then the dictionary, block table and trailer).
  * numbers:   see lib/numidx.c (per type sorted {i64 value, u32 doc}).
  * ============================================================================
  *

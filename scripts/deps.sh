@@ -7,7 +7,7 @@
 # root, never prompting) only for what is missing.
 set -euo pipefail
 
-build_pkgs=(gcc make pkg-config libstemmer-dev zlib1g-dev libzstd-dev libevent-dev
+build_pkgs=(gcc make pkg-config libstemmer-dev zlib1g-dev libevent-dev
             libcriterion-dev libutf8proc-dev)
 test_pkgs=(vim neovim emacs-nox python3 procps fzf man-db groff-base)
 bench_pkgs=(g++ libxapian-dev libsqlite3-dev sqlite3 linux-doc-6.1 ripgrep

@@ -70,7 +70,7 @@ Test(index, seeds_round_trip)
     usj_index_stats st;
     usj_index_stats_get(idx, &st);
     cr_assert_eq(st.files, 5);
-    cr_assert_eq(st.version, 2);
+    cr_assert_eq(st.version, 1);
     cr_assert_eq(st.nsections, 8);
     cr_assert_eq(st.input_bytes, bs.input_bytes);
     cr_assert_eq(st.file_bytes, bs.index_bytes);
