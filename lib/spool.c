@@ -202,7 +202,7 @@ static int refill(usj_rdr *r)
     return 0;
 }
 
-int usj_rdr_varint(usj_rdr *r, uint64_t *v)
+int usj_rdr_varint_more(usj_rdr *r, uint64_t *v)
 {
     if (r->end - r->p < 10) {
         int rc = refill(r);

@@ -51,7 +51,17 @@ typedef struct usj_rdr {
  * (0 = the default 256 KB). */
 int  usj_rdr_file(usj_rdr *r, usj_spool *s, size_t bufsize);
 void usj_rdr_mem(usj_rdr *r, const void *p, size_t n, const char *what);
-int  usj_rdr_varint(usj_rdr *r, uint64_t *v);
+int  usj_rdr_varint_more(usj_rdr *r, uint64_t *v);
+/* One varint; a single-byte one (most doc gaps, tfs and position gaps of
+ * the merge) without a call. */
+static inline int usj_rdr_varint(usj_rdr *r, uint64_t *v)
+{
+    if (r->p < r->end && *r->p < 0x80) {
+        *v = *r->p++;
+        return 0;
+    }
+    return usj_rdr_varint_more(r, v);
+}
 int  usj_rdr_read(usj_rdr *r, void *out, size_t n);
 int  usj_rdr_eof(usj_rdr *r);      /* 1 at end of data */
 /* Bytes consumed so far. */
