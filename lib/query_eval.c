@@ -939,6 +939,22 @@ static int ent_cmp(const void *a, const void *b)
     return 0;
 }
 
+/* Best first (ent_cmp); a page of hits by insertion sort. */
+static void ent_sort(ent *e, size_t n)
+{
+    if (n > 16) {
+        qsort(e, n, sizeof *e, ent_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        ent x = e[i];
+        size_t j = i;
+        for (; j > 0 && worse(&e[j - 1], &x); j--)
+            e[j] = e[j - 1];
+        e[j] = x;
+    }
+}
+
 /* ------------------------------------------------------------ run */
 
 /* Single term: total = df; only blocks whose bound beats the heap. A doc
@@ -1466,7 +1482,7 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
         goto done;
     }
     if (h.n > 1)
-        qsort(h.e, h.n, sizeof *h.e, ent_cmp);
+        ent_sort(h.e, h.n);
     if (h.n > o.offset) {
         size_t n = h.n - o.offset;
         if (!(r->hits = calloc(n, sizeof *r->hits))) {
@@ -1483,7 +1499,18 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
         }
         for (size_t i = 0; i < n; i++)
             ord[i] = (uint32_t)i;
-        qsort_r(ord, n, sizeof *ord, byorder_cmp, h.e + o.offset);
+        if (n > 16) {
+            qsort_r(ord, n, sizeof *ord, byorder_cmp, h.e + o.offset);
+        } else {                    /* a page: insertion sort, no malloc */
+            const ent *base = h.e + o.offset;
+            for (size_t i = 1; i < n; i++) {
+                uint32_t x = ord[i];
+                size_t j = i;
+                for (; j > 0 && base[ord[j - 1]].d > base[x].d; j--)
+                    ord[j] = ord[j - 1];
+                ord[j] = x;
+            }
+        }
         for (size_t i = 0; i < n && !rc; i++) {
             uint32_t d = h.e[o.offset + ord[i]].d;
             double sc = h.e[o.offset + ord[i]].s;

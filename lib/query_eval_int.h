@@ -44,6 +44,12 @@ struct sctx {
     uint32_t         poscap;
 };
 
+/* What a hit without text needs of doc's row (lib/reader.c): its file's
+ * path and title and its first line, without decoding the other columns
+ * of usj_index_doc. Returns 0 or USJ_EINVAL. */
+int usj_index_doc_line(const usj_index *idx, uint32_t doc, const char **path,
+                       const char **title, uint32_t *line);
+
 /* Does the file title have the TITLE node's words (consecutively)?
  * Returns 1, 0, or a negative error. */
 int usj_qhit_title_match(sctx *cx, const qnode *q, const char *title);

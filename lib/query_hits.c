@@ -546,16 +546,17 @@ int usj_qhit_build(sctx *cx, const usj_query *q, usj_textcache *tc,
 
 int usj_qhit_build_notext(sctx *cx, uint32_t doc, double score, usj_hit *h)
 {
-    usj_doc_info di;
-    int rc = usj_index_doc(cx->idx, doc, &di);
+    const char *path, *title;
+    uint32_t line;
+    int rc = usj_index_doc_line(cx->idx, doc, &path, &title, &line);
     if (rc)
         return rc;
     h->doc = doc;
     h->score = score;
-    h->para_line = h->line = di.line;
+    h->para_line = h->line = line;
     h->column = 0;
-    h->path = strdup(di.path);
-    h->title = strdup(di.title);
+    h->path = strdup(path);
+    h->title = strdup(title);
     if (!h->path || !h->title)
         return nomem();
     return 0;

@@ -99,8 +99,14 @@ static uint64_t col_value(const usj_index *idx, unsigned c, uint32_t d)
     uint64_t v = usj_ld64(e);
     const uint8_t *data = idx->col_data[c] + usj_ld32(e + 8);
     unsigned w = e[12];
-    for (uint32_t k = 0; k < d % USJ_DOCS_GROUP && w; k++) {
-        uint64_t z = usj_col_get(data, w, k);
+    uint32_t n = d % USJ_DOCS_GROUP;
+    if (w == 0 || n == 0)
+        return v;
+    /* the deltas before d, read with a running bit offset (as usj_col_get,
+     * one 64-bit little-endian load each; w <= 57 fits after the shift) */
+    uint64_t mask = (UINT64_C(1) << w) - 1, bit = 0;
+    for (uint32_t k = 0; k < n; k++, bit += w) {
+        uint64_t z = (usj_ld64(data + bit / 8) >> (bit % 8)) & mask;
         v += (z >> 1) ^ (0 - (z & 1));
     }
     return v;
@@ -374,6 +380,16 @@ int usj_index_doc(const usj_index *idx, uint32_t doc, usj_doc_info *out)
     out->nlines = (uint32_t)col_value(idx, 1, doc);
     out->offset = col_value(idx, 2, doc);
     out->length = idx->doclens[doc];
+    return 0;
+}
+
+int usj_index_doc_line(const usj_index *idx, uint32_t doc, const char **path,
+                       const char **title, uint32_t *line)
+{
+    if (doc >= idx->ndocs)
+        return usj_error_set(USJ_EINVAL, "doc %u out of range (%u docs)", doc, idx->ndocs);
+    usj_index_file(idx, file_of(idx, doc), path, title);
+    *line = (uint32_t)col_value(idx, 0, doc);
     return 0;
 }
 
