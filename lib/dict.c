@@ -246,20 +246,68 @@ int usj_index_term(const usj_index *idx, const char *term, size_t len,
     int rc = find_block(idx, term, len, 0, &b);
     if (rc)
         return rc;
-    dcur c = {.idx = idx};
+    dcur c;
+    c.idx = idx;
     if ((rc = dcur_block(&c, b)))
         return rc;
-    while ((rc = dcur_next(&c)) == 1) {
-        int r = cmp_bytes(c.term, c.len, term, len);
-        if (r == 0) {
-            *out = c.ti;
-            return 0;
+    /* No term is copied or fully decoded on the way: m is the length of
+     * the common prefix of the key and the last term read, which sorts
+     * before the key. By front coding, a term sharing more than m bytes
+     * with it sorts before the key too, one sharing fewer after it (not
+     * found); only a term sharing exactly m has its suffix compared. The
+     * skipped terms' statistics are only stepped over (their list lengths
+     * summed); the term found is decoded and checked by dcur_next. */
+    const uint8_t *key = (const uint8_t *)term;
+    size_t m = 0;
+    while (c.k < c.nk) {
+        const uint8_t *start = c.p;
+        uint64_t pre = 0, suf, v;
+        if (c.k > 0 && usj_varint_get(&c.p, c.end, &pre))
+            return dict_corrupt("truncated entry", c.blk);
+        if (usj_varint_get(&c.p, c.end, &suf))
+            return dict_corrupt("truncated entry", c.blk);
+        if (pre > c.len || suf > USJ_MAX_TERM_BYTES - pre || pre + suf == 0 ||
+            suf > (uint64_t)(c.end - c.p))
+            return dict_corrupt("bad term length", c.blk);
+        int r;
+        if (c.k > 0 && pre > m) {
+            r = -1;
+        } else if (c.k > 0 && pre < m) {
+            r = 1;
+        } else {                    /* pre == m <= len */
+            size_t i = 0, kl = len - (size_t)pre;
+            while (i < suf && i < kl && c.p[i] == key[pre + i])
+                i++;
+            m = (size_t)pre + i;
+            if (i < suf && i < kl)
+                r = c.p[i] < key[pre + i] ? -1 : 1;
+            else
+                r = suf < kl ? -1 : suf > kl;
         }
         if (r > 0)
             break;
+        if (r == 0) {
+            c.p = start;
+            if ((rc = dcur_next(&c)) < 0)
+                return rc;
+            *out = c.ti;
+            return 0;
+        }
+        c.p += suf;
+        c.len = (size_t)(pre + suf);
+        uint64_t lens[2];
+        for (int i = 0; i < 6; i++) {
+            if (usj_varint_get(&c.p, c.end, &v))
+                return dict_corrupt("truncated entry", c.blk);
+            if (i >= 4)
+                lens[i - 4] = v;
+        }
+        if (lens[0] > UINT64_MAX - c.off || lens[1] > UINT64_MAX - c.pos_off)
+            return dict_corrupt("postings offsets overflow", c.blk);
+        c.off += lens[0];
+        c.pos_off += lens[1];
+        c.k++;
     }
-    if (rc < 0)
-        return rc;
     return usj_error_set(USJ_ENOTFOUND, "term not found");
 }
 

@@ -100,19 +100,30 @@ static inline int tick(sctx *cx)
 
 static int nomem(void) { return usj_error_set(USJ_ENOMEM, "out of memory"); }
 
+/* Small trees (nearly every query) take their iterators and the list of
+ * them from usj_search's stack (cx->pool, cx->all_buf): no malloc. */
+#define IT_INLINE 8
+
 static it *it_new(sctx *cx, int kind, const qnode *q)
 {
     if (cx->nall == cx->capall) {
         size_t nc = cx->capall ? cx->capall * 2 : 16;
-        it **na = realloc(cx->all, nc * sizeof *na);
+        it **na = cx->all == cx->all_buf ? malloc(nc * sizeof *na)
+                                         : realloc(cx->all, nc * sizeof *na);
         if (!na)
             return NULL;
+        if (cx->all == cx->all_buf && cx->nall)
+            memcpy(na, cx->all_buf, cx->nall * sizeof *na);
         cx->all = na;
         cx->capall = nc;
     }
-    it *t = calloc(1, sizeof *t);
-    if (!t)
+    it *t;
+    if (cx->npool < cx->cappool) {
+        t = &cx->pool[cx->npool++];
+        memset(t, 0, sizeof *t);
+    } else if (!(t = calloc(1, sizeof *t))) {
         return NULL;
+    }
     t->kind = kind;
     t->cx = cx;
     t->q = q;
@@ -120,7 +131,7 @@ static it *it_new(sctx *cx, int kind, const qnode *q)
     return t;
 }
 
-static void it_free(it *t)
+static void it_free(sctx *cx, it *t)
 {
     usj_postings_free(t->p);
     free(t->kids);
@@ -128,7 +139,8 @@ static void it_free(it *t)
     free(t->order);
     free(t->docs);
     free(t->fmatch);
-    free(t);
+    if (!(cx->pool && t >= cx->pool && t < cx->pool + cx->cappool))
+        free(t);
 }
 
 /* ------------------------------------------------------------ advance */
@@ -150,7 +162,7 @@ static uint32_t bad_doc(sctx *cx, uint32_t d)
     return USJ_DOC_END;
 }
 
-static uint32_t adv_term(it *t, uint32_t target)
+static inline uint32_t adv_term(it *t, uint32_t target)
 {
     if (t->started && t->doc >= target)
         return t->doc;
@@ -232,17 +244,23 @@ static uint32_t adv_filter(it *t, uint32_t target)
     return t->doc = USJ_DOC_END;
 }
 
+/* A kid's advance; plain terms (most kids) without the indirect call. */
+static inline uint32_t kid_adv(it *k, uint32_t target)
+{
+    return k->kind == IT_TERM ? adv_term(k, target) : k->adv(k, target);
+}
+
 /* Leapfrog positive kids to a common doc >= target; USJ_DOC_END if none. */
 static uint32_t leapfrog(it **kids, uint32_t n, uint32_t target, sctx *cx)
 {
     uint32_t d = target;
     for (;;) {
-        d = kids[0]->adv(kids[0], d);
+        d = kid_adv(kids[0], d);
         if (d == USJ_DOC_END)
             return d;
         uint32_t i;
         for (i = 1; i < n; i++) {
-            uint32_t e = kids[i]->adv(kids[i], d);
+            uint32_t e = kid_adv(kids[i], d);
             if (e != d) {
                 d = e;
                 break;
@@ -272,6 +290,8 @@ static uint32_t leapfrog_bm(it *t, it **kids, uint32_t n, uint32_t target)
     double b = 0, rest = 0;        /* t's bound on [d, upto]; without kids[0] */
     int have = 0;
     int lead_term = kids[0]->kind == IT_TERM;
+    if (lead_term)      /* its docs' lengths are read below: fetch ahead */
+        usj_postings_prefetch_lengths(kids[0]->p, 1);
     for (;;) {
         if (tick(cx))
             return USJ_DOC_END;
@@ -305,7 +325,7 @@ static uint32_t leapfrog_bm(it *t, it **kids, uint32_t n, uint32_t target)
             have = 0;
             continue;
         }
-        d = kids[0]->adv(kids[0], d);
+        d = kid_adv(kids[0], d);
         if (d == USJ_DOC_END)
             return d;
         if (d > upto)
@@ -325,7 +345,7 @@ static uint32_t leapfrog_bm(it *t, it **kids, uint32_t n, uint32_t target)
         }
         uint32_t i;
         for (i = 1; i < n; i++) {
-            uint32_t e = kids[i]->adv(kids[i], d);
+            uint32_t e = kid_adv(kids[i], d);
             if (e != d) {
                 d = e;
                 break;
@@ -1376,8 +1396,9 @@ static int byorder_cmp(const void *a, const void *b, void *arg)
 static void cx_free(sctx *cx)
 {
     for (size_t i = 0; i < cx->nall; i++)
-        it_free(cx->all[i]);
-    free(cx->all);
+        it_free(cx, cx->all[i]);
+    if (cx->all != cx->all_buf)
+        free(cx->all);
     for (size_t i = 0; i < cx->npx; i++) {
         for (uint32_t k = 0; k < cx->px[i].n; k++)
             free(cx->px[i].terms[k]);
@@ -1437,6 +1458,14 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     uint32_t timeout = o.timeout_ms ? o.timeout_ms
                                     : USJ_DEFAULT_QUERY_TIMEOUT_MS;
     sctx cx = {0};
+    it pool[IT_INLINE];
+    it *all_buf[2 * IT_INLINE];
+    ent hbuf[32];
+    uint32_t obuf[32];
+    cx.pool = pool;
+    cx.cappool = IT_INLINE;
+    cx.all = cx.all_buf = all_buf;
+    cx.capall = 2 * IT_INLINE;
     cx.idx = idx;
     cx.ndocs = usj_index_ndocs(idx);
     cx.nfiles = usj_index_nfiles(idx);
@@ -1456,7 +1485,9 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     cx.no_prune = (o.flags & USJ_SEARCH_NOPRUNE) != 0;
     cx.total_upto = o.limit ? o.total_upto : 0;
     h.k = o.limit ? (size_t)o.limit + o.offset : 0;
-    if (h.k && !(h.e = malloc(h.k * sizeof *h.e))) {
+    if (h.k && h.k <= sizeof hbuf / sizeof *hbuf)
+        h.e = hbuf;
+    else if (h.k && !(h.e = malloc(h.k * sizeof *h.e))) {
         rc = nomem();
         goto done;
     }
@@ -1492,7 +1523,8 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
         /* fetch stored text in doc order: neighbours share a compressed
          * block, so each block is inflated once */
         r->nhits = n;
-        uint32_t *ord = malloc(n * sizeof *ord);
+        uint32_t *ord = n <= sizeof obuf / sizeof *obuf ? obuf
+                                                        : malloc(n * sizeof *ord);
         if (!ord) {
             rc = nomem();
             goto done;
@@ -1519,7 +1551,8 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
                      : usj_qhit_build(&cx, q, text_cache_for(d), d, sc,
                                       o.explain, &r->hits[ord[i]]);
         }
-        free(ord);
+        if (ord != obuf)
+            free(ord);
         if (rc)
             goto done;
     }
@@ -1531,7 +1564,8 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     }
     r->took_us = (now_ns() - t0) / 1000;
 done:
-    free(h.e);
+    if (h.e != hbuf)
+        free(h.e);
     cx_free(&cx);
     if (rc) {
         usj_results_free(r);

@@ -38,6 +38,9 @@ struct sctx {
     usj_analyzer    *tan;     /* titles */
     it             **all;     /* every iterator, to free */
     size_t           nall, capall;
+    it             **all_buf; /* all's first capall slots (no malloc) */
+    it              *pool;    /* iterators handed out before calloc */
+    size_t           npool, cappool;
     pexp            *px;
     size_t           npx;
     uint32_t        *posbuf;  /* phrase scratch */
