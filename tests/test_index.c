@@ -1,6 +1,7 @@
 /* tests/test_index.c — writer/reader round trips checked against a brute
  * force model (seeds and a generated corpus), cursor advance/shallow against
- * plain lists, lookups of missing things, index location, and the build
+ * plain lists, lookups of missing things, exact lookups of every term and
+ * its prefixes, extensions and neighbours, index location, and the build
  * errors that must leave an old index untouched. */
 #include "ixt_model.h"
 #include "limits.h"
@@ -437,5 +438,113 @@ Test(index, text_cache_shared_by_two_indexes)
     usj_index_unref(ib);
     ixt_free_paths(pa);
     ixt_free_paths(pb);
+    ixt_rmrf(tmp);
+}
+
+/* ---- exact dictionary lookups against the enumeration ---- */
+
+typedef struct tlist {
+    char         **t;
+    usj_term_info *ti;
+    size_t         n, cap;
+} tlist;
+
+static int collect_cb(void *ctx, const char *term, size_t len,
+                      const usj_term_info *info)
+{
+    tlist *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->t = realloc(l->t, l->cap * sizeof *l->t);
+        l->ti = realloc(l->ti, l->cap * sizeof *l->ti);
+        cr_assert(l->t && l->ti);
+    }
+    l->t[l->n] = strndup(term, len);
+    l->ti[l->n++] = *info;
+    return 0;
+}
+
+static int in_list(const tlist *l, const char *s)
+{
+    size_t lo = 0, hi = l->n;            /* the enumeration is in byte order */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(l->t[mid], s);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+static void expect_lookup(usj_index *idx, const tlist *l, const char *s)
+{
+    usj_term_info ti;
+    int rc = usj_index_term(idx, s, strlen(s), &ti);
+    cr_assert_eq(rc == 0, in_list(l, s), "lookup of [%s]: %d", s, rc);
+    if (rc)
+        cr_assert_eq(rc, USJ_ENOTFOUND, "[%s]", s);
+}
+
+/* Every term is found with the statistics the enumeration gives; its
+ * prefixes, extensions and neighbours (one byte changed) are found exactly
+ * when they are terms too (the lookup steps over front-coded terms without
+ * decoding them). */
+Test(index, term_lookup_agrees_with_enumeration)
+{
+    char *tmp = ixt_mkdtemp();
+    char idxp[4200];
+    snprintf(idxp, sizeof idxp, "%s/s.idx", tmp);
+    char **paths = seed_paths();
+    cr_assert_eq(ixt_build(idxp, paths, 0, NULL), 0);
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, idxp, 0), 0, "%s", usj_error_last());
+    tlist l = {0};
+    cr_assert_eq(usj_index_prefix(idx, "", 0, collect_cb, &l), 0);
+    cr_assert_gt(l.n, 16 * 20, "%zu terms: several dictionary blocks", l.n);
+    unsigned found_other = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        const char *t = l.t[i];
+        size_t len = strlen(t);
+        usj_term_info ti;
+        cr_assert_eq(usj_index_term(idx, t, len, &ti), 0, "[%s]", t);
+        cr_assert_eq(ti.df, l.ti[i].df, "[%s]", t);
+        cr_assert_eq(ti.cf, l.ti[i].cf);
+        cr_assert_eq(ti.off, l.ti[i].off, "[%s]", t);
+        cr_assert_eq(ti.len, l.ti[i].len);
+        cr_assert_eq(ti.pos_off, l.ti[i].pos_off);
+        cr_assert_eq(ti.pos_len, l.ti[i].pos_len);
+        char buf[600];
+        for (size_t k = 1; k < len; k++) {           /* prefixes */
+            memcpy(buf, t, k);
+            buf[k] = 0;
+            expect_lookup(idx, &l, buf);
+            found_other += in_list(&l, buf);
+        }
+        static const char ext[] = {'\x01', '0', 'a', 'm', 'z', '\x7f'};
+        for (size_t k = 0; k < sizeof ext; k++) {    /* extensions */
+            snprintf(buf, sizeof buf, "%s%c", t, ext[k]);
+            expect_lookup(idx, &l, buf);
+        }
+        for (size_t k = 0; k < len; k++)             /* neighbours */
+            for (int dlt = -1; dlt <= 1; dlt += 2) {
+                memcpy(buf, t, len + 1);
+                unsigned char c = (unsigned char)buf[k] + (unsigned char)dlt;
+                if (c == 0)
+                    continue;
+                buf[k] = (char)c;
+                expect_lookup(idx, &l, buf);
+            }
+    }
+    cr_assert_gt(found_other, 0, "some prefix of a term is a term");
+    for (size_t i = 0; i < l.n; i++)
+        free(l.t[i]);
+    free(l.t);
+    free(l.ti);
+    usj_index_unref(idx);
+    ixt_free_paths(paths);
     ixt_rmrf(tmp);
 }
