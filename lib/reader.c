@@ -393,33 +393,62 @@ int usj_index_doc_line(const usj_index *idx, uint32_t doc, const char **path,
     return 0;
 }
 
+/* The paragraph of file f holding `line`: 0, or 1 when there is none. */
+static int line_in_file(const usj_index *idx, uint32_t f, uint32_t line,
+                        uint32_t *doc)
+{
+    uint32_t lo = first_doc(idx, f), hi = first_doc(idx, f + 1);
+    if (lo == hi)
+        return 1;
+    /* last doc of the file whose first line <= line */
+    uint32_t a = lo, b = hi;
+    while (b - a > 1) {
+        uint32_t mid = a + (b - a) / 2;
+        if (col_value(idx, 0, mid) <= line)
+            a = mid;
+        else
+            b = mid;
+    }
+    uint64_t l0 = col_value(idx, 0, a);
+    uint64_t nl = col_value(idx, 1, a);
+    if (l0 <= line && line < l0 + nl) {
+        *doc = a;
+        return 0;
+    }
+    return 1;
+}
+
+static const char *file_path(const usj_index *idx, uint32_t f)
+{
+    const char *p = "";
+    usj_index_file(idx, f, &p, NULL);
+    return p;
+}
+
+/* usjindex writes the files in byte order of their paths: bisect to the
+ * run of entries with this path. An index written in another order (the
+ * library takes files as given) may hide the path from the bisection, so
+ * a path not found there is looked for entry by entry. */
 int usj_index_find_line(const usj_index *idx, const char *path, uint32_t line,
                         uint32_t *doc)
 {
-    for (uint32_t f = 0; f < idx->nfiles; f++) {
-        const char *p;
-        usj_index_file(idx, f, &p, NULL);
-        if (strcmp(p, path) != 0)
-            continue;
-        uint32_t lo = first_doc(idx, f), hi = first_doc(idx, f + 1);
-        if (lo == hi)
-            continue;
-        /* last doc of the file whose first line <= line */
-        uint32_t a = lo, b = hi;
-        while (b - a > 1) {
-            uint32_t mid = a + (b - a) / 2;
-            if (col_value(idx, 0, mid) <= line)
-                a = mid;
-            else
-                b = mid;
-        }
-        uint64_t l0 = col_value(idx, 0, a);
-        uint64_t nl = col_value(idx, 1, a);
-        if (l0 <= line && line < l0 + nl) {
-            *doc = a;
-            return 0;
-        }
+    uint32_t lo = 0, hi = idx->nfiles;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (strcmp(file_path(idx, mid), path) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    uint32_t f = lo;
+    for (; f < idx->nfiles && strcmp(file_path(idx, f), path) == 0; f++)
+        if (line_in_file(idx, f, line, doc) == 0)
+            return 0;
+    if (f == lo)                    /* not where byte order puts it */
+        for (uint32_t g = 0; g < idx->nfiles; g++)
+            if (strcmp(file_path(idx, g), path) == 0 &&
+                line_in_file(idx, g, line, doc) == 0)
+                return 0;
     return usj_error_set(USJ_ENOTFOUND, "no paragraph at %s:%u", path, line);
 }
 
