@@ -7,7 +7,15 @@
  *   CLOSING  no more requests; close once the output is sent
  *   LINGER   output sent and our side shut down; discard input until EOF or
  *            USJ_LINGER_MS, so the last answer is not lost to a reset
- * Any socket error frees the connection at once. */
+ * Any socket error frees the connection at once.
+ *
+ * Writing: answers are written to the socket at the end of the wake-up
+ * that produced them (one writev for all the answers of that wake-up,
+ * conn_flush), not on a later write event: no epoll registration and no
+ * extra loop iteration per request, and an answer leaves as soon as it is
+ * made instead of after every other ready connection's search. Only what
+ * the socket does not take at once waits for EV_WRITE (enabled then, and
+ * disabled again once the output is empty). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +83,23 @@ static void conn_free(conn *c)
         event_base_loopbreak(w->base);
 }
 
+/* Write what the output holds now; what the socket does not take is left
+ * to the bufferevent's write event (enabled only then). Errors are left to
+ * the bufferevent too: the write event reports them. */
+static void conn_flush(conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) == 0)
+        return;
+    /* a socket bufferevent keeps its output's front frozen so that only
+     * its write callback drains it; do what that callback does */
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, c->fd);
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) > 0 || n < 0)
+        bufferevent_enable(c->bev, EV_WRITE);
+}
+
 /* Stop taking requests; close once the output has been sent. */
 static void conn_close_after_output(conn *c, int linger)
 {
@@ -83,6 +108,7 @@ static void conn_close_after_output(conn *c, int linger)
     c->blocked = 0;
     bufferevent_disable(c->bev, EV_READ);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    conn_flush(c);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         /* nothing left to write: the write callback will not run */
         if (!linger) {
@@ -121,9 +147,10 @@ static int handle_line(conn *c, const char *line, size_t len)
     return r;
 }
 
-/* Answer the complete lines buffered, within the limits. The connection may
- * be freed inside: nothing touches c after this returns. */
-static void conn_process(conn *c, int no_budget)
+/* Answer the complete lines buffered, within the limits. Returns 1 when
+ * the connection is still there to flush, 0 when it may have been freed
+ * inside (closing): nothing touches c then. */
+static int conn_process(conn *c, int no_budget)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -136,18 +163,19 @@ static void conn_process(conn *c, int no_budget)
             bufferevent_disable(c->bev, EV_READ);
             bufferevent_setwatermark(c->bev, EV_WRITE,
                                      USJ_MAX_PENDING_OUTPUT / 2, 0);
-            return;
+            bufferevent_enable(c->bev, EV_WRITE);
+            return 1;
         }
         if (!no_budget && budget-- == 0) {
             event_active(c->resume, EV_TIMEOUT, 0);
-            return;
+            return 1;
         }
         size_t eol_len = 0;
         struct evbuffer_ptr eol =
             evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
         size_t avail = evbuffer_get_length(in);
         if (eol.pos < 0 && avail <= USJ_MAX_LINE_BYTES && !c->eof)
-            return;                                   /* need more bytes */
+            return 1;                                 /* need more bytes */
         size_t len = eol.pos < 0 ? avail : (size_t)eol.pos;
         if (len > USJ_MAX_LINE_BYTES) {
             send_error(c, "TOOLONG", "request line longer than "
@@ -155,11 +183,11 @@ static void conn_process(conn *c, int no_budget)
             dlog(DLOG_INFO, "fd %d: request line too long, closing", c->fd);
             evbuffer_drain(in, avail);
             conn_close_after_output(c, 1);
-            return;
+            return 0;
         }
         if (eol.pos < 0 && avail == 0) {
             conn_close_after_output(c, 0);            /* EOF, all answered */
-            return;
+            return 0;
         }
         /* a complete line, or the last unterminated one after EOF */
         size_t take = eol.pos < 0 ? avail : len + eol_len;
@@ -171,9 +199,10 @@ static void conn_process(conn *c, int no_budget)
         if (r == CMD_CLOSE) {
             evbuffer_drain(in, evbuffer_get_length(in));
             conn_close_after_output(c, 1);
-            return;
+            return 0;
         }
     }
+    return 1;
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -184,16 +213,16 @@ static void read_cb(struct bufferevent *bev, void *arg)
         evbuffer_drain(in, evbuffer_get_length(in));
         return;
     }
-    if (c->state == ST_READ && !c->blocked)
-        conn_process(c, 0);
+    if (c->state == ST_READ && !c->blocked && conn_process(c, 0))
+        conn_flush(c);
 }
 
 static void resume_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd; (void)what;
     conn *c = arg;
-    if (c->state == ST_READ && !c->blocked)
-        conn_process(c, 0);
+    if (c->state == ST_READ && !c->blocked && conn_process(c, 0))
+        conn_flush(c);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
@@ -213,8 +242,12 @@ static void write_cb(struct bufferevent *bev, void *arg)
         c->blocked = 0;
         bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
         bufferevent_enable(c->bev, EV_READ);
-        conn_process(c, 0);
+        if (!conn_process(c, 0))
+            return;
+        left = evbuffer_get_length(bufferevent_get_output(bev));
     }
+    if (c->state == ST_READ && !c->blocked && left == 0)
+        bufferevent_disable(c->bev, EV_WRITE);   /* until a write falls short */
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -240,7 +273,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         /* half-closed: answer what was received, then close */
         c->eof = 1;
         c->blocked = 0;
-        conn_process(c, 1);
+        if (conn_process(c, 1))
+            conn_flush(c);
     }
 }
 
@@ -267,7 +301,9 @@ void conn_start(worker *w, conn *c)
         struct timeval tv = { (time_t)w->srv->set.idle_timeout_s, 0 };
         bufferevent_set_timeouts(c->bev, &tv, &tv);
     }
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    /* EV_WRITE (on by default) only when a write falls short: conn_flush */
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, EV_READ);
 }
 
 void conn_shutdown_all(worker *w)
