@@ -13,6 +13,10 @@
 # Each usjsearchd cell runs for SECS seconds, once with the answer cache
 # (default) and once with --cache 0 (every request is a real search).
 # Both usjsearchd and loadgen talk TCP over loopback, like redis-benchmark.
+# To show that the load generator is not the bottleneck, loadgen also drives
+# the same redis-server's PING (50 connections, no pipelining) next to
+# redis-benchmark. Indexes of kdocs are looked up under $BENCH_DATA
+# (default bench/data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -103,14 +107,16 @@ run_usj seeds "$tmp/seeds.idx" "$tmp/seeds.q"
 run_usj seeds-nocache "$tmp/seeds.idx" "$tmp/seeds.q" --cache 0
 corpora+=(seeds seeds-nocache)
 kidx=""
-for k in bench/data/kdocs.idx bench/data/idx/kdocs/usj/index.usj; do
-  [ -f "$k" ] && { kidx="$root/$k"; break; }
+data=${BENCH_DATA:-bench/data}
+case $data in /*) ;; *) data="$root/$data" ;; esac
+for k in "$data/kdocs.idx" "$data/idx/kdocs/usj/index.usj"; do
+  [ -f "$k" ] && { kidx="$k"; break; }
 done
 if [ -n "$kidx" ]; then
   # kdocs queries: 100 of each query type of the bench's query sets, else a
   # few words of the kernel documentation
-  if [ -d bench/data/queries/kdocs ]; then
-    for f in bench/data/queries/kdocs/*.txt; do head -100 "$f"; done >"$tmp/kdocs.q"
+  if [ -d "$data/queries/kdocs" ]; then
+    for f in "$data"/queries/kdocs/*.txt; do head -100 "$f"; done >"$tmp/kdocs.q"
   fi
   if [ ! -s "$tmp/kdocs.q" ]; then
     printf '%s\n' memory "page table" interrupt driver "device tree" \
@@ -142,6 +148,9 @@ for c in "${conns[@]}"; do
     echo "  redis c=$c P=$P: ${R[redis,$c,$P]}" >&2
   done
 done
+lgping=$("$loadgen" -s "127.0.0.1:$rport" -c 50 -P 1 -d "$SECS" -r PING | tail -1)
+R[lgping]=$(sed -E 's/RESULT rps=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/' <<<"$lgping")
+echo "  loadgen on redis PING c=50 P=1: ${R[lgping]}" >&2
 kill "$rpid"; wait "$rpid" 2>/dev/null || true
 
 echo "memory over $MILLION queries (no answer cache: every one searched)..." >&2
@@ -157,8 +166,8 @@ printf '\nusjsearchd load benchmark (%s, %s cores, load %s; loopback TCP; %s s p
 hdr="| conns | pipeline |"
 sep="|------:|---------:|"
 for k in "${corpora[@]}"; do hdr+=" SEARCH $k req/s | p50 | p99 |"; sep+="------:|----:|----:|"; done
-hdr+=" redis PING_INLINE req/s | p50 | p99 | seeds/redis |"
-sep+="------:|----:|----:|------:|"
+hdr+=" redis PING_INLINE req/s | p50 | p99 | seeds/redis | seeds-nocache/redis |"
+sep+="------:|----:|----:|------:|------:|"
 echo "$hdr"; echo "$sep"
 for c in "${conns[@]}"; do
   for P in "${depths[@]}"; do
@@ -169,11 +178,16 @@ for c in "${conns[@]}"; do
     done
     read -r a b d <<<"${R[redis,$c,$P]}"
     read -r s _ _ <<<"${R[seeds,$c,$P]}"
+    read -r u _ _ <<<"${R[seeds-nocache,$c,$P]}"
     ratio=$(awk -v s="$s" -v r="$a" 'BEGIN{ if (r > 0) printf "%.0f%%", 100*s/r; else print "-" }')
-    row+=" $a | $b | $d | $ratio |"
+    ratio2=$(awk -v s="$u" -v r="$a" 'BEGIN{ if (r > 0) printf "%.0f%%", 100*s/r; else print "-" }')
+    row+=" $a | $b | $d | $ratio | $ratio2 |"
     echo "$row"
   done
 done
 printf '\ndaemon RSS: %s kB after 100k queries, %s kB after %s more (seeds, --cache 0)\n' "$rss0" "$rss1" "$MILLION"
-printf 'seeds/redis: SEARCH with the answer cache vs PING_INLINE at the same connections and pipelining\n'
+printf 'seeds/redis: SEARCH with the answer cache (seeds-nocache/redis: every request searched) vs PING_INLINE at the same connections and pipelining\n'
+read -r a b d <<<"${R[lgping]}"
+read -r e _ _ <<<"${R[redis,50,1]}"
+printf 'load generator check: loadgen drives redis PING at %s req/s (p50 %s, p99 %s us), redis-benchmark at %s req/s (c=50, P=1)\n' "$a" "$b" "$d" "$e"
 
