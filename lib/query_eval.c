@@ -290,6 +290,10 @@ static uint32_t leapfrog_bm(it *t, it **kids, uint32_t n, uint32_t target)
     double b = 0, rest = 0;        /* t's bound on [d, upto]; without kids[0] */
     int have = 0;
     int lead_term = kids[0]->kind == IT_TERM;
+    /* the lead's weight (a phrase: its own) widened for rounding */
+    double lw = (t->kind == IT_AND ? kids[0]->w : t->w) * (1.0 + 1e-9);
+    double kc0 = USJ_BM25_K1 * (1.0 - USJ_BM25_B);
+    double kc1 = USJ_BM25_K1 * USJ_BM25_B / (cx->avgdl > 0 ? cx->avgdl : 1.0);
     if (lead_term)      /* its docs' lengths are read below: fetch ahead */
         usj_postings_prefetch_lengths(kids[0]->p, 1);
     for (;;) {
@@ -331,13 +335,11 @@ static uint32_t leapfrog_bm(it *t, it **kids, uint32_t n, uint32_t target)
         if (d > upto)
             continue;               /* new blocks: bound them first */
         if (lead_term) {
-            it *l = kids[0];
-            double x = usj_rank_bm25(t->kind == IT_AND ? l->w : t->w,
-                                     usj_postings_freq(l->p), cx->doclens[d],
-                                     cx->avgdl);
-            if (t->kind == IT_AND)
-                x += rest;
-            if (x * (1.0 + 1e-9) <= t->mc) {
+            /* w*tf/(tf + K(dl)) (widened by 1e-9) <= lim, without the
+             * divisions: K(dl) = k1*(1-b) + (k1*b/avgdl)*dl */
+            double tf = usj_postings_freq(kids[0]->p);
+            double lim = t->kind == IT_AND ? t->mc - rest : t->mc;
+            if (lw * tf <= lim * (tf + kc0 + kc1 * cx->doclens[d])) {
                 cx->skipped = 1;
                 d++;
                 continue;
@@ -401,13 +403,12 @@ static uint32_t adv_or(it *t, uint32_t target)
 /* Occurrences of a phrase in the current doc of every kid. */
 static int phrase_freq(it *t, uint32_t *freq)
 {
-    const uint32_t *p0;
-    uint32_t n0;
-    int rc = usj_postings_positions(t->kids[0]->p, &p0, &n0);
-    if (rc)
-        return rc;
+    int rc;
     if (t->nkids == 2) {          /* the common case: one merge, no copy */
-        const uint32_t *p1;
+        const uint32_t *p0, *p1;
+        uint32_t n0;
+        if ((rc = usj_postings_positions(t->kids[0]->p, &p0, &n0)))
+            return rc;
         uint32_t n1, f = 0, rel = t->q->relpos[1];
         if ((rc = usj_postings_positions(t->kids[1]->p, &p1, &n1)))
             return rc;
@@ -426,25 +427,40 @@ static int phrase_freq(it *t, uint32_t *freq)
         *freq = f;
         return 0;
     }
-    /* candidates: positions of term 0; filter by each later term */
+    /* start positions from the rarest word (t->order: by df), then
+     * filtered by the others, rarer first: the positions of a common word
+     * are decoded only where the rarer ones still leave a start */
     uint32_t *cand = t->cx->posbuf;
     size_t nc = 0;
-    /* posbuf grows to the largest n0 seen */
-    if (n0 > t->cx->poscap) {
-        uint32_t *nb = realloc(cand, n0 * sizeof *nb);
+    const uint32_t *ps;
+    uint32_t ns;
+    it *seed = t->order[0];
+    uint32_t ks = 0;
+    for (uint32_t k = 0; k < t->nkids; k++)
+        if (t->kids[k] == seed)
+            ks = k;
+    if ((rc = usj_postings_positions(seed->p, &ps, &ns)))
+        return rc;
+    /* posbuf grows to the largest seed list seen */
+    if (ns > t->cx->poscap) {
+        uint32_t *nb = realloc(cand, ns * sizeof *nb);
         if (!nb)
             return nomem();
         t->cx->posbuf = cand = nb;
-        t->cx->poscap = n0;
+        t->cx->poscap = ns;
     }
-    if (n0 > 0) {
-        memcpy(cand, p0, n0 * sizeof *cand);
-        nc = n0;
-    }
-    for (uint32_t k = 1; k < t->nkids && nc > 0; k++) {
+    uint32_t srel = t->q->relpos[ks];
+    for (uint32_t i = 0; i < ns; i++)
+        if (ps[i] >= srel)
+            cand[nc++] = ps[i] - srel;      /* where the phrase would start */
+    for (uint32_t x = 1; x < t->nkids && nc > 0; x++) {
+        it *kid = t->order[x];
+        uint32_t k = 0;
+        while (t->kids[k] != kid)
+            k++;
         const uint32_t *pk;
         uint32_t nk;
-        if ((rc = usj_postings_positions(t->kids[k]->p, &pk, &nk)))
+        if ((rc = usj_postings_positions(kid->p, &pk, &nk)))
             return rc;
         uint32_t rel = t->q->relpos[k];
         size_t o = 0, j = 0;
