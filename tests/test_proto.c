@@ -2,7 +2,9 @@
  * trips over every byte, SEARCH options, hit/status/error lines formatted
  * and parsed back exactly, malformed lines refused, random bytes survived. */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,6 +289,56 @@ Test(proto, hit_line_exact_bytes)
     cr_assert_eq(usj_proto_format_hit(&b, &h), 0);
     cr_assert_str_eq(b.data, "\t0\t1000000000\t12\ta\\nb\t\t9\t\t\t4294967295\n");
     usj_buf_free(&b);
+}
+
+/* The score field is printf's "%.17g" to the byte, whatever the score:
+ * random bit patterns over the whole range, BM25-like values, neighbours of
+ * powers of ten, halves and exact integers, zero, negatives, inf, nan. */
+static void check_score(double v)
+{
+    usj_hit h = { .score = v };
+    static usj_buf b = USJ_BUF_INIT;
+    usj_buf_clear(&b);
+    cr_assert_eq(usj_proto_format_hit(&b, &h), 0);
+    char want[64];
+    snprintf(want, sizeof want, "\t0\t0\t%.17g\t", v);
+    cr_assert_eq(strncmp(b.data, want, strlen(want)), 0,
+                 "score %a: got %s want %s", v, b.data, want);
+}
+
+Test(proto, score_is_printf_g17)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        double v;
+        memcpy(&v, &x, sizeof v);
+        check_score(v);                                 /* any bits */
+        check_score(ldexp((double)(x >> 11), -53) * pow(10, (int)(x % 24) - 6));
+        check_score((double)(x % 100000) / 1000);        /* BM25-like */
+    }
+    for (int e = -8; e <= 18; e++) {
+        double p = pow(10, e);
+        double w = p;
+        for (int k = 0; k < 40; k++) {
+            check_score(w);
+            check_score(nextafter(p, 0) - (p - w));
+            w = nextafter(w, INFINITY);
+        }
+        for (int k = 1; k < 2000; k++)
+            check_score(p * k / 2);
+    }
+    check_score(0);
+    check_score(-0.0);
+    check_score(-3.25);
+    check_score(INFINITY);
+    check_score(NAN);
+    check_score(1e-4);
+    check_score(nextafter(1e-4, 0));
+    check_score(1e16);
+    check_score(nextafter(1e16, 0));
+    check_score(DBL_MIN);
+    check_score(DBL_MAX);
 }
 
 Test(proto, hit_malformed_lines_refused)
