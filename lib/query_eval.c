@@ -1002,6 +1002,9 @@ static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
     if (h->k == 0)
         return;
     usj_postings_prefetch_lengths(t->p, 1);     /* every doc read is scored */
+    double ww = t->w * (1.0 + 1e-9);
+    double kc0 = USJ_BM25_K1 * (1.0 - USJ_BM25_B);
+    double kc1 = USJ_BM25_K1 * USJ_BM25_B / (cx->avgdl > 0 ? cx->avgdl : 1.0);
     uint32_t d = 0;
     for (;;) {
         if (tick(cx))
@@ -1016,8 +1019,13 @@ static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
         }
         uint32_t x;
         while ((x = adv_term(t, d)) != USJ_DOC_END && x <= last) {
-            heap_offer(h, usj_rank_bm25(t->w, usj_postings_freq(t->p),
-                                        cx->doclens[x], cx->avgdl), x);
+            uint32_t tf = usj_postings_freq(t->p), dl = cx->doclens[x];
+            /* a full heap takes the doc only if w*tf/(tf + K(dl)) beats its
+             * worst: checked first without dividing (widened by 1e-9, so
+             * it never drops a doc that would enter) */
+            if (h->n < h->k || cx->no_prune ||
+                ww * tf > h->e[0].s * (tf + kc0 + kc1 * dl))
+                heap_offer(h, usj_rank_bm25(t->w, tf, dl, cx->avgdl), x);
             d = x + 1;
         }
         if (x == USJ_DOC_END)
