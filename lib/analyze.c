@@ -469,6 +469,12 @@ static size_t possessive_at(usj_analyzer *a, const unsigned char *p,
 /* The broken spacing "Japan ‘s" / "don ‘t" after a word ending at i: one or
  * two spaces, an apostrophe, a contraction suffix, no word character. Sets
  * *suffix (NULL for a dropped possessive) and returns the bytes used, or 0. */
+/* Can byte b start an apostrophe (' U+2018 U+2019 U+02BC)? */
+static inline int apos_lead(unsigned b)
+{
+    return b == '\'' || b == 0xE2 || b == 0xCA;
+}
+
 static size_t broken_apostrophe(usj_analyzer *a, const unsigned char *p,
                                 size_t len, size_t i, const char **suffix)
 {
@@ -641,8 +647,13 @@ static size_t scan_word(usj_analyzer *a, const unsigned char *p, size_t len,
         }
         break;
     }
+    /* a broken apostrophe needs one or two spaces and then an apostrophe's
+     * first byte: most words end in one space and a letter, tested here
+     * without the call */
     if (!possessive && !digits_only && i + 1 < len &&
-        (p[i] == ' ' || p[i] == '\t')) {
+        (p[i] == ' ' || p[i] == '\t') &&
+        (apos_lead(p[i + 1]) ||
+         ((p[i + 1] == ' ' || p[i + 1] == '\t') && i + 2 < len && apos_lead(p[i + 2])))) {
         const char *suf;
         size_t n = broken_apostrophe(a, p, len, i, &suf);
         if (n) {

@@ -335,6 +335,33 @@ static int grow_slots(usj_writer *w)
     return 0;
 }
 
+/* a[0..n) == b[0..n)? Terms are short (most under 16 bytes): two
+ * overlapping loads from each end, no byte loop and no memcmp call. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        if (n > 16)
+            return memcmp(a, b, n) == 0;
+        uint64_t x0, y0, x1, y1;
+        memcpy(&x0, a, 8);
+        memcpy(&y0, b, 8);
+        memcpy(&x1, a + n - 8, 8);
+        memcpy(&y1, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, a, 4);
+        memcpy(&y0, b, 4);
+        memcpy(&x1, a + n - 4, 4);
+        memcpy(&y1, b + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n == 0)
+        return 1;
+    return ((a[0] ^ b[0]) | (a[n / 2] ^ b[n / 2]) | (a[n - 1] ^ b[n - 1])) == 0;
+}
+
 /* Term id of term[0..len) with hash h, added if new; or a negative error. */
 static int64_t intern(usj_writer *w, const char *term, uint32_t len, uint32_t h)
 {
@@ -351,7 +378,7 @@ static int64_t intern(usj_writer *w, const char *term, uint32_t len, uint32_t h)
         if ((uint32_t)(s >> 32) == h) {
             uint32_t id = (uint32_t)s - 1;
             const wterm *t = &w->terms[id];
-            if (t->len == len && memcmp(w->arena + t->str, term, len) == 0)
+            if (t->len == len && same_bytes(w->arena + t->str, term, len))
                 return id;
         }
         j = (j + 1) & w->slot_mask;

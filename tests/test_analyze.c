@@ -111,6 +111,9 @@ Test(analyze, apostrophes_possessive_straight_curly_broken)
     expect_terms("the United States’ role as Japan’s most critical ally",
                  "the unit state role as japan most critic alli");
     expect_terms("both nations’ shared goals", "both nation share goal");
+    /* one or two spaces or tabs before the broken apostrophe, not three */
+    expect_norms("Japan  ‘s a\t‘s b \t's c   ‘s d", "japan a b c s d");
+    expect_norms("don\t‘t we  ‘ll it   ’ll", "dont well it ll");
 }
 
 Test(analyze, apostrophes_contractions_joined)
