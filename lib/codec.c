@@ -1,7 +1,7 @@
 /* lib/codec.c — the block integer codec (lib/codec.h): 128-value bit-packing
- * with a LEB128 varint tail. Full groups are unpacked by one straight-line
- * function per width (unpack128_1 .. unpack128_32); short groups by a
- * generic loop. */
+ * with a LEB128 varint tail. Full groups are packed and unpacked by one
+ * straight-line function per width (pack128_B, unpack128_B, B = 1..32);
+ * short groups by generic loops. */
 #include <string.h>
 
 #include "codec.h"
@@ -44,6 +44,65 @@ static uint8_t *pack(const uint32_t *in, size_t n, unsigned b, uint8_t *o)
     return o;
 }
 
+static inline void store32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* pack() of a full group at a constant width b (values < 2^b): the same
+ * bytes, as 4 x b words built in a register with constant shifts. */
+static inline __attribute__((always_inline)) void
+pack128(const uint32_t *restrict in, uint8_t *restrict o, const unsigned b)
+{
+    for (unsigned q = 0; q < 4; q++, in += 32, o += 4 * b) {
+        uint32_t w = 0;
+#pragma GCC unroll 32
+        for (unsigned i = 0; i < 32; i++) {
+            const unsigned bit = i * b, s = bit % 32;
+            w |= in[i] << s;
+            if (s + b >= 32) {
+                store32(o + 4 * (bit / 32), w);
+                w = s + b > 32 ? in[i] >> (32 - s) : 0;
+            }
+        }
+    }
+}
+
+#define PACK128(B) \
+    static void pack128_##B(const uint32_t *restrict in, uint8_t *restrict o) \
+    { pack128(in, o, B); }
+PACK128(1)  PACK128(2)  PACK128(3)  PACK128(4)  PACK128(5)  PACK128(6)
+PACK128(7)  PACK128(8)  PACK128(9)  PACK128(10) PACK128(11) PACK128(12)
+PACK128(13) PACK128(14) PACK128(15) PACK128(16) PACK128(17) PACK128(18)
+PACK128(19) PACK128(20) PACK128(21) PACK128(22) PACK128(23) PACK128(24)
+PACK128(25) PACK128(26) PACK128(27) PACK128(28) PACK128(29) PACK128(30)
+PACK128(31) PACK128(32)
+#undef PACK128
+
+static void (*const packers[33])(const uint32_t *restrict, uint8_t *restrict) = {
+    NULL,        pack128_1,  pack128_2,  pack128_3,  pack128_4,  pack128_5,
+    pack128_6,  pack128_7,  pack128_8,  pack128_9,  pack128_10, pack128_11,
+    pack128_12, pack128_13, pack128_14, pack128_15, pack128_16, pack128_17,
+    pack128_18, pack128_19, pack128_20, pack128_21, pack128_22, pack128_23,
+    pack128_24, pack128_25, pack128_26, pack128_27, pack128_28, pack128_29,
+    pack128_30, pack128_31, pack128_32,
+};
+
+/* Pack k values (all < 2^b) of one group. */
+static uint8_t *pack_group(const uint32_t *in, size_t k, unsigned b, uint8_t *o)
+{
+    if (b == 0)
+        return o;
+    if (k == USJ_CODEC_BLOCK) {
+        packers[b](in, o);
+        return o + 16 * b;
+    }
+    return pack(in, k, b, o);
+}
+
 static size_t packed_bytes(size_t n, unsigned b)
 {
     return (n * b + 7) / 8;
@@ -55,8 +114,8 @@ static size_t packed_bytes(size_t n, unsigned b)
 static uint8_t *encode_group(const uint32_t *in, size_t k, uint8_t *o)
 {
     unsigned hist[33] = {0};
-    for (size_t i = 0; i < k; i++)
-        hist[in[i] ? 32 - __builtin_clz(in[i]) : 0]++;
+    for (size_t i = 0; i < k; i++)       /* bit width, 0 for 0 */
+        hist[32 - __builtin_clz(in[i] | 1) - (in[i] == 0)]++;
     unsigned maxb = 32;
     while (maxb > 0 && hist[maxb] == 0)
         maxb--;
@@ -80,23 +139,25 @@ static uint8_t *encode_group(const uint32_t *in, size_t k, uint8_t *o)
     }
     if (best == maxb) {
         *o++ = (uint8_t)best;
-        return pack(in, k, best, o);
+        return pack_group(in, k, best, o);
     }
-    uint32_t low[USJ_CODEC_BLOCK] = {0};
+    /* the low bits of every value, and where the wide ones are */
+    uint32_t low[USJ_CODEC_BLOCK] = {0};   /* (pack reads k of them) */
+    uint8_t at[USJ_CODEC_BLOCK];
     const uint32_t mask = (uint32_t)((UINT64_C(1) << best) - 1);
     unsigned nexc = 0;
     for (size_t i = 0; i < k; i++) {
         low[i] = in[i] & mask;
-        nexc += (in[i] >> best) != 0;
+        at[nexc] = (uint8_t)i;
+        nexc += in[i] > mask;
     }
     *o++ = (uint8_t)(best | USJ_CODEC_EXC);
     *o++ = (uint8_t)nexc;
-    o = pack(low, k, best, o);
-    for (size_t i = 0; i < k; i++)
-        if (in[i] >> best) {
-            *o++ = (uint8_t)i;
-            o += usj_varint_put(o, in[i] >> best);
-        }
+    o = pack_group(low, k, best, o);
+    for (unsigned e = 0; e < nexc; e++) {
+        *o++ = at[e];
+        o += usj_varint_put(o, in[at[e]] >> best);
+    }
     return o;
 }
 

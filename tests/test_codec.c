@@ -282,3 +282,29 @@ Test(codec, skip_rejects_bad_exceptions)
     cr_assert_eq(usj_codec_decode_group(w31, w31 + sizeof w31, out, 128, &next), -1);
     cr_assert_eq(usj_codec_skip_group(w31, w31 + sizeof w31, 128, &next), -1);
 }
+
+/* The bytes of a packed group, by a bit-at-a-time reference writer: value i
+ * occupies bits [i*b, i*b + b) of the group, LSB-first (lib/codec.h). */
+Test(codec, packed_layout_is_lsb_first)
+{
+    static uint32_t v[USJ_CODEC_BLOCK];
+    for (unsigned w = 1; w <= 32; w++)
+        for (size_t k = USJ_CODEC_MINPACK; k <= USJ_CODEC_BLOCK; k += 40) {
+            size_t n = k;                          /* 8, 48, 88, 128 */
+            uint32_t mask = w == 32 ? UINT32_MAX : (UINT32_C(1) << w) - 1;
+            for (size_t i = 0; i < n; i++)
+                v[i] = (rnd() & mask) | (i == 0 ? mask : 0) | 1;  /* w wide, no zeros */
+            uint8_t enc[1 + 4 * USJ_CODEC_BLOCK], want[4 * USJ_CODEC_BLOCK];
+            memset(want, 0, sizeof want);
+            for (size_t i = 0; i < n; i++)
+                for (unsigned t = 0; t < w; t++)
+                    if (v[i] >> t & 1) {
+                        size_t bit = i * w + t;
+                        want[bit / 8] |= (uint8_t)(1u << (bit % 8));
+                    }
+            size_t len = usj_codec_encode(v, n, enc);
+            cr_assert_eq(enc[0], w, "w=%u n=%zu: width byte %u", w, n, enc[0]);
+            cr_assert_eq(len, 1 + (n * w + 7) / 8, "w=%u n=%zu", w, n);
+            cr_assert(memcmp(enc + 1, want, len - 1) == 0, "w=%u n=%zu: bytes differ", w, n);
+        }
+}
