@@ -27,6 +27,7 @@
  * 128-value codec groups holding the docs whose positions are asked for
  * (groups before them are stepped over by their headers); nothing is
  * decoded twice. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,7 +217,6 @@ struct usj_postings {
     int      tfs_ok;
     const uint8_t *tf_at;           /* the block's tf run */
     const uint8_t *blk_end;         /* first byte after it (once tfs_ok) */
-    uint32_t docs[USJ_BLOCK_DOCS_MAX], tfs[USJ_BLOCK_DOCS_MAX];
     /* positions of the decoded block: one codec run of pstart[n] values,
      * decoded a 128-value group at a time (the groups that hold a
      * requested doc's positions; the ones before are stepped over reading
@@ -228,6 +228,9 @@ struct usj_postings {
     size_t   pos_cap;
     struct pgroup { const uint8_t *at; uint32_t done; } *grp;  /* ngroups + 1 */
     size_t   grp_cap;
+    /* the arrays (not zeroed at open: each is written before it is read,
+     * and conv starts at 0, which is no block's pos_blk) */
+    uint32_t docs[USJ_BLOCK_DOCS_MAX], tfs[USJ_BLOCK_DOCS_MAX];
     uint32_t pstart[USJ_BLOCK_DOCS_MAX + 1];
     uint32_t conv[USJ_BLOCK_DOCS_MAX];  /* == pos_blk: doc's gaps summed */
 };
@@ -329,9 +332,11 @@ int usj_postings_open(usj_postings **out, const usj_index *idx,
         ti->pos_len > qs->len - ti->pos_off)
         return usj_error_set(USJ_ECORRUPT,
                              "dictionary section: postings location out of bounds");
-    usj_postings *p = calloc(1, sizeof *p);
+    usj_postings *p = malloc(sizeof *p);       /* fields zeroed, not docs.. */
     if (!p)
         return usj_error_set(USJ_ENOMEM, "out of memory (postings cursor)");
+    memset(p, 0, offsetof(usj_postings, docs));
+    memset(p->conv, 0, sizeof p->conv);
     p->idx = idx;
     p->df = ti->df;
     p->max_tf = ti->max_tf;
