@@ -283,13 +283,24 @@ static inline int decode_packed(const uint8_t *p, const uint8_t *end,
     else
         unpack_short(p, end, k, b, out);
     p += nb;
+    /* exceptions: {index < k, high bits in [1, 2^(32-b) - 1]}, most of
+     * them two bytes (a one-byte varint) */
+    const uint32_t himax = b < 32 ? UINT32_MAX >> b : 0;
     for (unsigned e = 0; e < nexc; e++) {
         uint32_t hi;
-        if (p >= end || *p >= k)
-            return -1;
-        size_t at = *p++;
-        if (usj_varint_get32(&p, end, &hi) || hi == 0 ||
-            (b > 0 && (hi >> (32 - b)) != 0))
+        size_t at;
+        if ((size_t)(end - p) >= 2 && p[1] < 0x80) {
+            at = p[0];
+            hi = p[1];
+            p += 2;
+        } else {
+            if (p >= end)
+                return -1;
+            at = *p++;
+            if (usj_varint_get32(&p, end, &hi))
+                return -1;
+        }
+        if (at >= k || hi - 1 >= himax)
             return -1;
         out[at] |= hi << b;
     }
