@@ -9,10 +9,10 @@
 set -uo pipefail
 bin=${USJ_TEST_BIN:?}; root=${USJ_TEST_ROOT:?}
 tmp=$(mktemp -d)
-pid=""
+pid="" bpid="" hpid=""
 # shellcheck disable=SC2317  # invoked by the trap
 cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null
+  for p in "$pid" "$bpid" "$hpid"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -116,4 +116,5 @@ check "the daemon did turn the clients away" \
   "$(grep -q 'max-conns 1 reached' "$tmp/busy.log"; echo $?)"
 kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null
 kill -TERM "$bpid"; wait "$bpid" 2>/dev/null
+bpid="" hpid=""
 exit $fail
