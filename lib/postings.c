@@ -230,7 +230,8 @@ struct usj_postings {
     size_t   grp_cap;
     /* the arrays (not zeroed at open: each is written before it is read,
      * and conv starts at 0, which is no block's pos_blk) */
-    uint32_t docs[USJ_BLOCK_DOCS_MAX], tfs[USJ_BLOCK_DOCS_MAX];
+    uint32_t docs[USJ_BLOCK_DOCS_MAX + 7];  /* UINT32_MAX past n */
+    uint32_t tfs[USJ_BLOCK_DOCS_MAX];
     uint32_t pstart[USJ_BLOCK_DOCS_MAX + 1];
     uint32_t conv[USJ_BLOCK_DOCS_MAX];  /* == pos_blk: doc's gaps summed */
 };
@@ -286,6 +287,8 @@ static int load_block(usj_postings *p, uint32_t b)
      * the length here would cost a cache miss per posting */
     if (p->skips && p->docs[n - 1] != skip32(p, b, 0))
         return corrupt(p, "block's last doc differs from its skip entry", b);
+    for (uint32_t i = n; i < USJ_BLOCK_DOCS_MAX + 7; i++)
+        p->docs[i] = UINT32_MAX;            /* stops advance's windows */
     if (p->prefetch)
         for (uint32_t i = 0; i < n && i < USJ_PREFETCH_AHEAD; i++)
             __builtin_prefetch(p->idx->doclens + p->docs[i]);
@@ -450,14 +453,18 @@ uint32_t usj_postings_advance(usj_postings *p, uint32_t target)
             return end_list(p);
         }
     }
-    /* the target is in this block (its last doc >= target stops the
-     * scans): 8 docs at a time, then one by one */
+    /* the target is in this block: 8 docs at a time, then the count of
+     * the window's first 7 docs below the target, without branches (an
+     * exit branch there was mispredicted on most calls). The block's last
+     * doc >= target and the padding past a short block (UINT32_MAX) stop
+     * the windows inside docs[]. */
     const uint32_t *d = p->docs;
     uint32_t i = p->i;
-    while (i + 8 < p->n && d[i + 7] < target)
+    while (d[i + 7] < target)
         i += 8;
-    while (d[i] < target)
-        i++;
+    i += (d[i] < target) + (d[i + 1] < target) + (d[i + 2] < target) +
+         (d[i + 3] < target) + (d[i + 4] < target) + (d[i + 5] < target) +
+         (d[i + 6] < target);
     p->i = i;
     if (p->prefetch && i + USJ_PREFETCH_AHEAD < p->n)
         __builtin_prefetch(p->idx->doclens + d[i + USJ_PREFETCH_AHEAD]);
