@@ -246,8 +246,7 @@ int usj_index_term(const usj_index *idx, const char *term, size_t len,
     int rc = find_block(idx, term, len, 0, &b);
     if (rc)
         return rc;
-    dcur c;
-    c.idx = idx;
+    dcur c = {.idx = idx};
     if ((rc = dcur_block(&c, b)))
         return rc;
     /* No term is copied or fully decoded on the way: m is the length of
