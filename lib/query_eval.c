@@ -250,6 +250,18 @@ static inline uint32_t kid_adv(it *k, uint32_t target)
     return k->kind == IT_TERM ? adv_term(k, target) : k->adv(k, target);
 }
 
+/* Moves kids[1..n) to d: returns d when all of them are on it, else the
+ * first doc past d that one of them reached (USJ_DOC_END included). */
+static inline uint32_t align_rest(it **kids, uint32_t n, uint32_t d)
+{
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t e = kid_adv(kids[i], d);
+        if (e != d)
+            return e;
+    }
+    return d;
+}
+
 /* Leapfrog positive kids to a common doc >= target; USJ_DOC_END if none. */
 static uint32_t leapfrog(it **kids, uint32_t n, uint32_t target, sctx *cx)
 {
@@ -258,16 +270,10 @@ static uint32_t leapfrog(it **kids, uint32_t n, uint32_t target, sctx *cx)
         d = kid_adv(kids[0], d);
         if (d == USJ_DOC_END)
             return d;
-        uint32_t i;
-        for (i = 1; i < n; i++) {
-            uint32_t e = kid_adv(kids[i], d);
-            if (e != d) {
-                d = e;
-                break;
-            }
-        }
-        if (i == n)
+        uint32_t e = align_rest(kids, n, d);
+        if (e == d)
             return d;
+        d = e;
         if (d == USJ_DOC_END || tick(cx))
             return USJ_DOC_END;
     }
@@ -345,18 +351,10 @@ static uint32_t leapfrog_bm(it *t, it **kids, uint32_t n, uint32_t target)
                 continue;
             }
         }
-        uint32_t i;
-        for (i = 1; i < n; i++) {
-            uint32_t e = kid_adv(kids[i], d);
-            if (e != d) {
-                d = e;
-                break;
-            }
-        }
-        if (i == n)
-            return d;
-        if (d == USJ_DOC_END)
-            return d;
+        uint32_t e = align_rest(kids, n, d);
+        if (e == d || e == USJ_DOC_END)
+            return e;
+        d = e;
     }
 }
 
