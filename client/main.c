@@ -51,7 +51,7 @@ static const char usage_text[] =
 "      --total-upto N  count matches exactly up to N only, then skip what\n"
 "                      cannot be in the hits: faster; the JSON summary says\n"
 "                      \"total_exact\": false when total is a lower bound\n"
-"                      (default 0: exact; in-process only, a server counts all)\n"
+"                      (default 0: exact)\n"
 "      --index PATH    index file (default: $USJ_INDEX, else .usjsearch.idx\n"
 "                      in this folder or the nearest parent)\n"
 "      --vimgrep       path:line:column:text (like rg --vimgrep)\n"

@@ -51,6 +51,7 @@ static int run_query(worker *w, const usj_proto_search *ps, int count_only,
         .timeout_ms = w->srv->set.query_timeout_ms,
         .explain = ps->explain,
         .flags = ps->flags,
+        .total_upto = count_only ? 0 : ps->total_upto,
     };
     if (ps->timeout_ms && (o.timeout_ms == 0 || ps->timeout_ms < o.timeout_ms))
         o.timeout_ms = ps->timeout_ms;
@@ -240,7 +241,7 @@ static int cmd_help(worker *w, const char *args, const char *end);
 
 static const command commands[] = {
     { "SEARCH", 0, -1, 2, cmd_search,
-      "SEARCH [LIMIT n] [OFFSET n] [EXPLAIN] [NOTEXT] [TIMEOUT ms] [--] <query>",
+      "SEARCH [LIMIT n] [OFFSET n] [EXPLAIN] [NOTEXT] [TIMEOUT ms] [TOTALUPTO n] [--] <query>",
       "ranked hits: OK <returned> <total> <took_us> <root>, hit lines, ." },
     { "COUNT", 0, -1, 2, cmd_count, "COUNT <query>",
       "number of matching paragraphs: OK <total>" },

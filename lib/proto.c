@@ -218,6 +218,15 @@ int usj_proto_parse_search(usj_proto_search *out, const char *p,
             break;
         }
         uint32_t *slot = NULL;
+        if (usj_proto_word_is(tok, len, "TOTALUPTO")) {
+            const char *val;
+            size_t vlen;
+            if (!usj_proto_token(&p, end, &val, &vlen) ||
+                parse_u64(val, vlen, &out->total_upto) != 0)
+                return usj_error_set_at(USJ_EINVAL, (int)(tok - start) + 1,
+                                        "TOTALUPTO needs a number");
+            continue;
+        }
         if (usj_proto_word_is(tok, len, "LIMIT"))
             slot = &out->limit;
         else if (usj_proto_word_is(tok, len, "OFFSET"))
@@ -265,6 +274,9 @@ int usj_proto_format_search(usj_buf *out, const char *query, size_t len,
         rc = usj_buf_puts(out, " NOTEXT");
     if (!rc && opts->timeout_ms)
         rc = usj_buf_printf(out, " TIMEOUT %u", opts->timeout_ms);
+    if (!rc && opts->total_upto)
+        rc = usj_buf_printf(out, " TOTALUPTO %llu",
+                            (unsigned long long)opts->total_upto);
     if (!rc)
         rc = usj_buf_put(out, " -- ", 4);
     if (!rc)
@@ -284,8 +296,9 @@ int usj_proto_format_search(usj_buf *out, const char *query, size_t len,
 
 int usj_proto_format_results_head(usj_buf *out, const usj_results *r)
 {
-    int rc = usj_buf_printf(out, "OK %zu %llu %llu ", r->nhits,
+    int rc = usj_buf_printf(out, "OK %zu %llu%s %llu ", r->nhits,
                             (unsigned long long)r->total,
+                            r->total_relation == USJ_TOTAL_AT_LEAST ? "+" : "",
                             (unsigned long long)r->took_us);
     if (!rc && r->root)
         rc = usj_proto_escape(out, r->root, strlen(r->root));
@@ -317,9 +330,15 @@ int usj_proto_parse_results_head(usj_results *r, const char *p,
     if (end - p < 3 || memcmp(p, "OK ", 3) != 0)
         return usj_error_set(USJ_EINVAL, "answer is not OK <n> <total> <us>");
     p += 3;
+    uint32_t relation = USJ_TOTAL_EXACT;
     for (int i = 0; i < 3; i++) {
-        if (next_field(&p, end, ' ', &f, &fe) ||
-            parse_u64(f, (size_t)(fe - f), &v[i]))
+        if (next_field(&p, end, ' ', &f, &fe))
+            return usj_error_set(USJ_EINVAL, "bad number in SEARCH answer");
+        if (i == 1 && fe > f && fe[-1] == '+') {     /* a lower bound */
+            relation = USJ_TOTAL_AT_LEAST;
+            fe--;
+        }
+        if (parse_u64(f, (size_t)(fe - f), &v[i]))
             return usj_error_set(USJ_EINVAL, "bad number in SEARCH answer");
     }
     if (v[0] > USJ_MAX_RESULTS)
@@ -327,6 +346,7 @@ int usj_proto_parse_results_head(usj_results *r, const char *p,
                              (unsigned long long)v[0]);
     r->nhits = (size_t)v[0];
     r->total = v[1];
+    r->total_relation = relation;
     r->took_us = v[2];
     r->root = NULL;
     if (p)

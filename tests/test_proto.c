@@ -155,6 +155,18 @@ Test(proto, search_options)
     cr_assert_eq(rc, 0);
     cr_assert_eq(ps.timeout_ms, 250);
 
+    ps = ps_of("totalupto 12345678901 LIMIT 1 x", &rc);
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(ps.total_upto, 12345678901ull);
+    cr_assert_eq(ps.limit, 1);
+    ps = ps_of("x", &rc);
+    cr_assert_eq(ps.total_upto, 0);
+    ps = ps_of("LIMIT 2 TOTALUPTO -1 x", &rc);
+    cr_assert_eq(rc, USJ_EINVAL);
+    cr_assert_eq(usj_error_column(), 9);
+    ps = ps_of("TOTALUPTO", &rc);
+    cr_assert_eq(rc, USJ_EINVAL);
+
     ps = ps_of("", &rc);
     cr_assert_eq(rc, 0);
     cr_assert_eq(ps.query_len, 0);
@@ -184,6 +196,18 @@ Test(proto, search_request_round_trip)
     cr_assert_eq(ps.offset, 3);
     cr_assert_eq(ps.explain, 1);
     cr_assert_eq(ps.query_len, sizeof q - 1);      /* same columns */
+    cr_assert_eq(ps.total_upto, 0);
+
+    usj_buf_clear(&b);
+    o.total_upto = 1000;
+    o.explain = 0;
+    cr_assert_eq(usj_proto_format_search(&b, "x", 1, &o), 0);
+    cr_assert_str_eq(b.data, "SEARCH LIMIT 7 OFFSET 3 TOTALUPTO 1000 -- x\n");
+    p = b.data;
+    end = b.data + b.len - 1;
+    cr_assert(usj_proto_token(&p, end, &t, &n));
+    cr_assert_eq(usj_proto_parse_search(&ps, p, end), 0);
+    cr_assert_eq(ps.total_upto, 1000);
     usj_buf_free(&b);
 }
 
@@ -201,8 +225,22 @@ Test(proto, results_head_round_trip)
     cr_assert_eq(back.total, r.total);
     cr_assert_eq(back.took_us, 42);
     cr_assert_str_eq(back.root, r.root);
+    cr_assert_eq(back.total_relation, USJ_TOTAL_EXACT);
     free(back.root);
-    const char *bad[] = { "OK", "OK 1 2", "OK a 2 3 /", "ERR X y", "OK 99999 1 1 /" };
+
+    /* a lower bound (TOTALUPTO) is marked by "+" and read back as such */
+    usj_buf_clear(&b);
+    r.total = 1000;
+    r.total_relation = USJ_TOTAL_AT_LEAST;
+    cr_assert_eq(usj_proto_format_results_head(&b, &r), 0);
+    cr_assert_str_eq(b.data, "OK 3 1000+ 42 /tmp/a b\\tc\n");
+    cr_assert_eq(usj_proto_parse_results_head(&back, b.data, b.data + b.len - 1), 0);
+    cr_assert_eq(back.total, 1000);
+    cr_assert_eq(back.total_relation, USJ_TOTAL_AT_LEAST);
+    free(back.root);
+
+    const char *bad[] = { "OK", "OK 1 2", "OK a 2 3 /", "ERR X y", "OK 99999 1 1 /",
+                          "OK 1 + 1 /", "OK 1 2++ 1 /", "OK 1+ 2 1 /", "OK 1 2 1+ /" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         cr_assert_eq(usj_proto_parse_results_head(&back, bad[i],
                                                   bad[i] + strlen(bad[i])),

@@ -43,7 +43,7 @@ int usj_proto_word_is(const char *tok, size_t len, const char *word);
 
 /* The options and query of a SEARCH request (the part after the command).
  * Options, in any order, case-insensitive: LIMIT n, OFFSET n, EXPLAIN,
- * NOTEXT, TIMEOUT ms; `--` ends the options explicitly. The query is the rest of
+ * NOTEXT, TIMEOUT ms, TOTALUPTO n; `--` ends the options explicitly. The query is the rest of
  * the line after the options and one run of blanks; it points into the
  * request. */
 typedef struct usj_proto_search {
@@ -52,6 +52,7 @@ typedef struct usj_proto_search {
     uint32_t    timeout_ms;  /* 0 = the daemon's default */
     int         explain;
     unsigned    flags;       /* USJ_SEARCH_* (NOTEXT) */
+    uint64_t    total_upto;  /* usj_search_opts.total_upto; 0 = exact total */
     const char *query;
     size_t      query_len;
 } usj_proto_search;
@@ -64,17 +65,19 @@ int usj_proto_parse_search(usj_proto_search *out, const char *p,
                            const char *end);
 
 /* Append the request line "SEARCH LIMIT n OFFSET n [EXPLAIN] [NOTEXT]
- * [TIMEOUT ms] -- query\n". CR and LF in the query are sent as spaces (same columns).
+ * [TIMEOUT ms] [TOTALUPTO n] -- query\n". CR and LF in the query are sent as spaces (same columns).
  * Returns 0 or USJ_ENOMEM. */
 int usj_proto_format_search(usj_buf *out, const char *query, size_t len,
                             const usj_search_opts *opts);
 
 /* ---- answers ---- */
 
-/* "OK <returned> <total> <took_us> <root escaped>\n" */
+/* "OK <returned> <total>[+] <took_us> <root escaped>\n"; the "+" marks a
+ * total that is a lower bound (USJ_TOTAL_AT_LEAST, after TOTALUPTO). */
 int usj_proto_format_results_head(usj_buf *out, const usj_results *r);
-/* Parse that line (without its line end). Fills nhits, total, took_us and a
- * malloc'd root into r (other fields untouched). Returns 0, USJ_EINVAL,
+/* Parse that line (without its line end). Fills nhits, total,
+ * total_relation, took_us and a malloc'd root into r (other fields
+ * untouched). Returns 0, USJ_EINVAL,
  * USJ_ENOMEM. */
 int usj_proto_parse_results_head(usj_results *r, const char *p,
                                  const char *end);

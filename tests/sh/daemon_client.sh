@@ -44,6 +44,11 @@ for fmt in "" --vimgrep --json --count; do
   b=$("$bin/usjsearch" --index "$tmp/seeds.idx" $fmt '"safety clause"' | sed 's/"took_us":[0-9]*//')
   check "same output ${fmt:-plain} through the daemon" "$([ -n "$a" ] && [ "$a" = "$b" ]; echo $?)"
 done
+# --total-upto travels as TOTALUPTO: the same lower-bound total both ways
+a=$("$bin/usjsearch" --index "$tmp/seeds.idx" --no-server --json -n 1 --total-upto 1 'japan trade' | sed 's/"took_us":[0-9]*//')
+b=$("$bin/usjsearch" --index "$tmp/seeds.idx" --json -n 1 --total-upto 1 'japan trade' | sed 's/"took_us":[0-9]*//')
+check "same lower-bound total through the daemon (--total-upto)" \
+  "$(grep -q '"total_exact":false' <<<"$b" && [ "$a" = "$b" ]; echo $?)"
 b=$(USJ_SERVER="unix:$sock" "$bin/usjsearch" --index /nonexistent.idx --count '"Section 232"')
 check "USJ_SERVER used (index absent, answer 4)" "$([ "$b" = 4 ]; echo $?)"
 stats=$(python3 - "$sock" <<'EOF'
