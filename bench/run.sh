@@ -336,7 +336,7 @@ for c in $CORPORA; do
     [ -f "$d/input_bytes" ] && eb=$(cat "$d/input_bytes")
     docs=$(kv "$d/out.txt" docs); [ -n "$docs" ] || docs=$(kv "$d/sections.txt" docs)
     [ -n "$docs" ] || docs=$(kv "$d/stats.txt" paragraphs:)
-    [ -n "$docs" ] || docs=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^paragraphs/) { print $(i - 1); exit } }' "$d/err.txt" 2>/dev/null || true)
+    [ -n "$docs" ] || docs=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^paragraph/) { print $(i - 1); exit } }' "$d/err.txt" 2>/dev/null || true)
     if [ -f "$d/prefix" ]; then
       label="$e (prefix: $(awk '{print $1 " of " $2}' "$d/prefix") files)"
       note=$(awk -v ib="$ib" -v eb="$eb" -v full="$in" 'BEGIN { printf " (full, extrapolated: ~%.0f)", ib / eb * full / 1e6 }')

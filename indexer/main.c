@@ -155,7 +155,8 @@ static int do_check(const char *arg)
     }
     usj_index_stats s;
     usj_index_stats_get(idx, &s);
-    printf("%s: ok (%u files, %u paragraphs, %llu terms)\n", s.path, s.files, s.docs,
+    printf("%s: ok (%u file%s, %u paragraph%s, %llu terms)\n", s.path, s.files,
+           s.files == 1 ? "" : "s", s.docs, s.docs == 1 ? "" : "s",
            (unsigned long long)s.terms);
     usj_index_unref(idx);
     return 0;
@@ -345,8 +346,9 @@ int main(int argc, char **argv)
         char a[32], b[32];
         human(a, sizeof a, (double)st.input_bytes);
         human(b, sizeof b, (double)st.index_bytes);
-        fprintf(stderr, "usjindex: %llu files, %llu paragraphs, %llu terms, %llu postings, %llu positions\n",
-                (unsigned long long)st.files, (unsigned long long)st.paragraphs,
+        fprintf(stderr, "usjindex: %llu file%s, %llu paragraph%s, %llu terms, %llu postings, %llu positions\n",
+                (unsigned long long)st.files, st.files == 1 ? "" : "s",
+                (unsigned long long)st.paragraphs, st.paragraphs == 1 ? "" : "s",
                 (unsigned long long)st.terms, (unsigned long long)st.postings,
                 (unsigned long long)st.positions);
         fprintf(stderr, "usjindex: numbers:");

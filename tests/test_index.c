@@ -401,6 +401,12 @@ Test(index, usjindex_program_on_seeds)
     cr_assert_eq(ixt_run(a8, err), 0);
     msg = ixt_slurp(err, &n);
     cr_assert(strstr(msg, "not valid UTF-8: 3 sequences") != NULL, "%s", msg);
+    cr_assert(strstr(msg, "usjindex: 1 file, 1 paragraph, ") != NULL, "singular: %s", msg);
+    free(msg);
+    char *a9[] = {prog, "--check", idxp, NULL};
+    cr_assert_eq(ixt_run(a9, err), 0);
+    msg = ixt_slurp(err, &n);
+    cr_assert(strstr(msg, ": ok (1 file, 1 paragraph, ") != NULL, "check: %s", msg);
     free(msg);
     free(prog);
     ixt_rmrf(tmp);
