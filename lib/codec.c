@@ -5,16 +5,7 @@
 #include <string.h>
 
 #include "codec.h"
-
-static inline uint64_t load64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
+#include "format.h"     /* usj_ld32, usj_ld64, usj_st32: little-endian */
 
 /* Pack n values of width b: ceil(n * b / 8) bytes, LSB-first (32 bits
  * stored at a time). */
@@ -44,14 +35,6 @@ static uint8_t *pack(const uint32_t *in, size_t n, unsigned b, uint8_t *o)
     return o;
 }
 
-static inline void store32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* pack() of a full group at a constant width b (values < 2^b): the same
  * bytes, as 4 x b words built in a register with constant shifts. */
 static inline __attribute__((always_inline)) void
@@ -64,7 +47,7 @@ pack128(const uint32_t *restrict in, uint8_t *restrict o, const unsigned b)
             const unsigned bit = i * b, s = bit % 32;
             w |= in[i] << s;
             if (s + b >= 32) {
-                store32(o + 4 * (bit / 32), w);
+                usj_st32(o + 4 * (bit / 32), w);
                 w = s + b > 32 ? in[i] >> (32 - s) : 0;
             }
         }
@@ -175,16 +158,6 @@ size_t usj_codec_encode(const uint32_t *in, size_t n, uint8_t *out)
     return (size_t)(o - out);
 }
 
-static inline uint32_t load32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap32(v);
-#endif
-    return v;
-}
-
 /* A full group of 128 values of width b is 4 x 32 values, each in exactly
  * b little-endian 32-bit words (128 * b bits = 16 * b bytes). With b a
  * constant (one copy of this per width, below) every shift, mask and word
@@ -198,9 +171,9 @@ unpack128(const uint8_t *restrict p, uint32_t *restrict out, const unsigned b)
 #pragma GCC unroll 32
         for (unsigned i = 0; i < 32; i++) {
             const unsigned bit = i * b, w = bit / 32, s = bit % 32;
-            uint32_t v = load32(p + 4 * w) >> s;
+            uint32_t v = usj_ld32(p + 4 * w) >> s;
             if (s + b > 32)
-                v |= load32(p + 4 * w + 4) << (32 - s);
+                v |= usj_ld32(p + 4 * w + 4) << (32 - s);
             out[i] = v & mask;
         }
     }
@@ -238,7 +211,7 @@ static void unpack_short(const uint8_t *p, const uint8_t *end, size_t n,
         /* one unaligned 64-bit load per value (within end) */
         uint64_t bit = 0;
         for (size_t i = 0; i < n; i++, bit += b)
-            out[i] = (uint32_t)((load64(p + bit / 8) >> (bit % 8)) & mask);
+            out[i] = (uint32_t)((usj_ld64(p + bit / 8) >> (bit % 8)) & mask);
         return;
     }
     uint64_t acc = 0;
@@ -254,6 +227,58 @@ static void unpack_short(const uint8_t *p, const uint8_t *end, size_t n,
     }
 }
 
+/* The header of a packed group of k values at *pp: width b (0..32), nexc
+ * exceptions, nb packed bytes, all present before end; *pp moves to the
+ * packed bytes. Returns 0 or -1. */
+static inline int group_head(const uint8_t **pp, const uint8_t *end, size_t k,
+                             unsigned *b, unsigned *nexc, size_t *nb)
+{
+    const uint8_t *p = *pp;
+    if (p >= end)
+        return -1;
+    *b = *p++;
+    *nexc = 0;
+    if (*b & USJ_CODEC_EXC) {
+        *b &= ~USJ_CODEC_EXC;
+        if (p >= end || *b >= 32)
+            return -1;
+        *nexc = *p++;
+    }
+    if (*b > 32)
+        return -1;
+    *nb = packed_bytes(k, *b);
+    if ((size_t)(end - p) < *nb)
+        return -1;
+    *pp = p;
+    return 0;
+}
+
+/* The next exception of a group of k values at width b at *pp: index
+ * *at < k, high bits *hi in [1, 2^(32-b) - 1] (most of them two bytes, a
+ * one-byte varint). Returns 0 or -1. */
+static inline int group_exception(const uint8_t **pp, const uint8_t *end,
+                                  size_t k, unsigned b, size_t *at,
+                                  uint32_t *hi)
+{
+    const uint8_t *p = *pp;
+    if ((size_t)(end - p) >= 2 && p[1] < 0x80) {
+        *at = p[0];
+        *hi = p[1];
+        p += 2;
+    } else {
+        if (p >= end)
+            return -1;
+        *at = *p++;
+        if (usj_varint_get32(&p, end, hi))
+            return -1;
+    }
+    const uint32_t himax = b < 32 ? UINT32_MAX >> b : 0;
+    if (*at >= k || *hi - 1 >= himax)
+        return -1;
+    *pp = p;
+    return 0;
+}
+
 /* One group of k values (8 <= k <= 128) at p. room: out has space for 128
  * values, so a short group may be unpacked as a full one when the 16 * b
  * bytes are there (values past k are then garbage). */
@@ -261,21 +286,11 @@ static inline int decode_packed(const uint8_t *p, const uint8_t *end,
                                 uint32_t *out, size_t k, int room,
                                 const uint8_t **next)
 {
-    if (p >= end)
+    unsigned b, nexc;
+    size_t nb;
+    if (group_head(&p, end, k, &b, &nexc, &nb))
         return -1;
-    unsigned b = *p++, nexc = 0;
-    if (b & USJ_CODEC_EXC) {
-        b &= ~USJ_CODEC_EXC;
-        if (p >= end || b >= 32)
-            return -1;
-        nexc = *p++;
-    }
-    if (b > 32)
-        return -1;
-    size_t nb = packed_bytes(k, b);
     size_t avail = (size_t)(end - p);
-    if (avail < nb)
-        return -1;
     if (b == 0)
         memset(out, 0, k * sizeof *out);
     else if (k == USJ_CODEC_BLOCK || (room && avail >= 16u * b))
@@ -283,24 +298,10 @@ static inline int decode_packed(const uint8_t *p, const uint8_t *end,
     else
         unpack_short(p, end, k, b, out);
     p += nb;
-    /* exceptions: {index < k, high bits in [1, 2^(32-b) - 1]}, most of
-     * them two bytes (a one-byte varint) */
-    const uint32_t himax = b < 32 ? UINT32_MAX >> b : 0;
     for (unsigned e = 0; e < nexc; e++) {
         uint32_t hi;
         size_t at;
-        if ((size_t)(end - p) >= 2 && p[1] < 0x80) {
-            at = p[0];
-            hi = p[1];
-            p += 2;
-        } else {
-            if (p >= end)
-                return -1;
-            at = *p++;
-            if (usj_varint_get32(&p, end, &hi))
-                return -1;
-        }
-        if (at >= k || hi - 1 >= himax)
+        if (group_exception(&p, end, k, b, &at, &hi))
             return -1;
         out[at] |= hi << b;
     }
@@ -348,27 +349,14 @@ int usj_codec_skip_group(const uint8_t *p, const uint8_t *end, size_t k,
         *next = p;
         return 0;
     }
-    if (p >= end)
-        return -1;
-    unsigned b = *p++, nexc = 0;
-    if (b & USJ_CODEC_EXC) {
-        b &= ~USJ_CODEC_EXC;
-        if (p >= end || b >= 32)
-            return -1;
-        nexc = *p++;
-    }
-    size_t nb = packed_bytes(k, b);
-    if (b > 32 || (size_t)(end - p) < nb)
+    unsigned b, nexc;
+    size_t nb, at;
+    if (group_head(&p, end, k, &b, &nexc, &nb))
         return -1;
     p += nb;
-    for (unsigned e = 0; e < nexc; e++) {   /* the checks decode makes */
-        if (p >= end || *p >= k)
+    for (unsigned e = 0; e < nexc; e++)     /* the checks decode makes */
+        if (group_exception(&p, end, k, b, &at, &v))
             return -1;
-        p++;
-        if (usj_varint_get32(&p, end, &v) || v == 0 ||
-            (b > 0 && (v >> (32 - b)) != 0))
-            return -1;
-    }
     *next = p;
     return 0;
 }
