@@ -29,22 +29,41 @@
 
 static int nomem(void) { return usj_error_set(USJ_ENOMEM, "out of memory"); }
 
-/* One analyzer per thread, made on first use and kept (creating one costs
- * tens of microseconds: its stem cache), freed when the thread exits. A
- * search uses it only between its own calls, never across a return. */
-static _Thread_local usj_analyzer *tl_an[2];
-static pthread_key_t an_key;
-static pthread_once_t an_once = PTHREAD_ONCE_INIT;
-static int an_key_ok;
+/* Per-thread state, made on first use and kept, released when the thread
+ * exits (one key for all of it): two analyzers (creating one costs tens of
+ * microseconds: its stem cache) and the hit caches below. A search uses the
+ * analyzers only between its own calls, never across a return. */
+typedef struct hcache hcache;
+static void hc_free(hcache *c);
 
-static void an_destroy(void *p)
+static _Thread_local struct tstate {
+    usj_analyzer *an[2];
+    hcache       *hc;
+    int           registered;   /* with ts_key, for release at exit */
+} tl;
+static pthread_key_t ts_key;
+static pthread_once_t ts_once = PTHREAD_ONCE_INIT;
+static int ts_key_ok;
+
+static void ts_destroy(void *p)
 {
-    usj_analyzer **a = p;
-    usj_analyzer_free(a[0]);
-    usj_analyzer_free(a[1]);
-    a[0] = a[1] = NULL;
+    struct tstate *t = p;
+    usj_analyzer_free(t->an[0]);
+    usj_analyzer_free(t->an[1]);
+    hc_free(t->hc);
+    memset(t, 0, sizeof *t);
 }
-static void an_key_make(void) { an_key_ok = pthread_key_create(&an_key, an_destroy) == 0; }
+static void ts_key_make(void) { ts_key_ok = pthread_key_create(&ts_key, ts_destroy) == 0; }
+
+/* Registers this thread's state for release at exit; 0 when it cannot. */
+static int ts_register(void)
+{
+    if (!tl.registered) {
+        pthread_once(&ts_once, ts_key_make);
+        tl.registered = ts_key_ok && pthread_setspecific(ts_key, &tl) == 0;
+    }
+    return tl.registered;
+}
 
 
 /* which: 0 for hit texts, 1 for titles (a title is analyzed while a hit's
@@ -54,15 +73,13 @@ static int need_an(sctx *cx, int which)
     usj_analyzer **slot = which ? &cx->tan : &cx->an;
     if (*slot)
         return 0;
-    if (!tl_an[which]) {
-        int rc = usj_analyzer_new(&tl_an[which], 0);
+    if (!tl.an[which]) {
+        int rc = usj_analyzer_new(&tl.an[which], 0);
         if (rc)
             return rc;
-        pthread_once(&an_once, an_key_make);
-        if (an_key_ok)
-            pthread_setspecific(an_key, tl_an);
+        ts_register();  /* if it cannot, the analyzer still serves */
     }
-    *slot = tl_an[which];
+    *slot = tl.an[which];
     return 0;
 }
 
@@ -114,44 +131,31 @@ typedef struct tmemo {
 
 #define TERM_MEMO_SLOTS 64u
 
-typedef struct hcache {
+struct hcache {
     pentry p[USJ_HIT_CACHE_SLOTS];
     size_t bytes;
     tmemo  t[TERM_MEMO_SLOTS];
-} hcache;
+};
 
-static _Thread_local hcache *tl_hc;
-static pthread_key_t hc_key;
-static pthread_once_t hc_once = PTHREAD_ONCE_INIT;
-static int hc_key_ok;
-
-static void hc_destroy(void *p)
+static void hc_free(hcache *c)
 {
-    hcache *c = p;
+    if (!c)
+        return;
     for (unsigned i = 0; i < USJ_HIT_CACHE_SLOTS; i++)
         free(c->p[i].mem);
     free(c);
 }
-static void hc_key_make(void) { hc_key_ok = pthread_key_create(&hc_key, hc_destroy) == 0; }
 
 /* This thread's caches, made on first use; NULL when out of memory or when
  * the thread could not register their release (the caller then does
  * without). */
 static hcache *hc_get(void)
 {
-    if (tl_hc)
-        return tl_hc;
-    pthread_once(&hc_once, hc_key_make);
-    if (!hc_key_ok)
+    if (tl.hc)
+        return tl.hc;
+    if (!ts_register())
         return NULL;
-    hcache *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    if (pthread_setspecific(hc_key, c) != 0) {
-        free(c);
-        return NULL;
-    }
-    return tl_hc = c;
+    return tl.hc = calloc(1, sizeof *tl.hc);
 }
 
 static unsigned slot_of(uint32_t doc)
