@@ -170,23 +170,8 @@ int usj_proto_word_is(const char *tok, size_t len, const char *word)
     return word[i] == '\0';
 }
 
-/* Decimal uint32 in [tok, tok+len); returns 0 or -1. */
-static int parse_u32(const char *tok, size_t len, uint32_t *out)
-{
-    if (len == 0 || len > 10)
-        return -1;
-    uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (tok[i] < '0' || tok[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(tok[i] - '0');
-    }
-    if (v > UINT32_MAX)
-        return -1;
-    *out = (uint32_t)v;
-    return 0;
-}
-
+/* Decimal uint64 in [tok, tok+len) (at most 20 digits, no overflow);
+ * returns 0 or -1. */
 static int parse_u64(const char *tok, size_t len, uint64_t *out)
 {
     if (len == 0 || len > 20)
@@ -204,6 +189,16 @@ static int parse_u64(const char *tok, size_t len, uint64_t *out)
     return 0;
 }
 
+/* The same for a uint32 (at most 10 digits); returns 0 or -1. */
+static int parse_u32(const char *tok, size_t len, uint32_t *out)
+{
+    uint64_t v;
+    if (len > 10 || parse_u64(tok, len, &v) || v > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
 int usj_proto_parse_search(usj_proto_search *out, const char *p,
                            const char *end)
 {
@@ -217,22 +212,16 @@ int usj_proto_parse_search(usj_proto_search *out, const char *p,
             p = save;
             break;
         }
-        uint32_t *slot = NULL;
-        if (usj_proto_word_is(tok, len, "TOTALUPTO")) {
-            const char *val;
-            size_t vlen;
-            if (!usj_proto_token(&p, end, &val, &vlen) ||
-                parse_u64(val, vlen, &out->total_upto) != 0)
-                return usj_error_set_at(USJ_EINVAL, (int)(tok - start) + 1,
-                                        "TOTALUPTO needs a number");
-            continue;
-        }
+        uint32_t *slot = NULL;      /* the option's number, or: */
+        uint64_t *slot64 = NULL;
         if (usj_proto_word_is(tok, len, "LIMIT"))
             slot = &out->limit;
         else if (usj_proto_word_is(tok, len, "OFFSET"))
             slot = &out->offset;
         else if (usj_proto_word_is(tok, len, "TIMEOUT"))
             slot = &out->timeout_ms;
+        else if (usj_proto_word_is(tok, len, "TOTALUPTO"))
+            slot64 = &out->total_upto;
         else if (usj_proto_word_is(tok, len, "EXPLAIN")) {
             out->explain = 1;
             continue;
@@ -248,11 +237,12 @@ int usj_proto_parse_search(usj_proto_search *out, const char *p,
         const char *val;
         size_t vlen;
         if (!usj_proto_token(&p, end, &val, &vlen) ||
-            parse_u32(val, vlen, slot) != 0) {
+            (slot64 ? parse_u64(val, vlen, slot64)
+                    : parse_u32(val, vlen, slot)) != 0) {
             int col = (int)(tok - start) + 1;
-            return usj_error_set_at(USJ_EINVAL, col,
-                                    "%.*s needs a number (0..4294967295)",
-                                    (int)len, tok);
+            return usj_error_set_at(USJ_EINVAL, col, "%.*s needs a number (0..%s)",
+                                    (int)len, tok,
+                                    slot64 ? "18446744073709551615" : "4294967295");
         }
     }
     /* one run of blanks separates the options from the query */
