@@ -546,6 +546,13 @@ static int positions_block(usj_postings *p)
     return 0;
 }
 
+/* Values in codec group g of a run of total values. */
+static inline uint32_t group_len(uint32_t total, uint32_t g)
+{
+    uint32_t k = total - g * USJ_CODEC_BLOCK;
+    return k < USJ_CODEC_BLOCK ? k : USJ_CODEC_BLOCK;
+}
+
 /* Decode the groups that hold positions [from, to) of the block, stepping
  * over the ones before that are not decoded yet. */
 static int positions_groups(usj_postings *p, uint32_t from, uint32_t to)
@@ -554,22 +561,17 @@ static int positions_groups(usj_postings *p, uint32_t from, uint32_t to)
     uint32_t total = p->pstart[p->n];
     while (p->gknown < g0) {
         uint32_t g = p->gknown;
-        uint32_t k = total - g * USJ_CODEC_BLOCK;
-        if (k > USJ_CODEC_BLOCK)
-            k = USJ_CODEC_BLOCK;
-        if (usj_codec_skip_group(p->grp[g].at, p->pend, k, &p->grp[g + 1].at))
+        if (usj_codec_skip_group(p->grp[g].at, p->pend, group_len(total, g),
+                                 &p->grp[g + 1].at))
             goto bad;
         p->gknown = g + 1;
     }
     for (uint32_t g = g0; g <= g1; g++) {
         if (p->grp[g].done == p->pos_blk)
             continue;
-        uint32_t k = total - g * USJ_CODEC_BLOCK;
-        if (k > USJ_CODEC_BLOCK)
-            k = USJ_CODEC_BLOCK;
         if (usj_codec_decode_group(p->grp[g].at, p->pend,
-                                   p->pos + (size_t)g * USJ_CODEC_BLOCK, k,
-                                   &p->grp[g + 1].at))
+                                   p->pos + (size_t)g * USJ_CODEC_BLOCK,
+                                   group_len(total, g), &p->grp[g + 1].at))
             goto bad;
         p->grp[g].done = p->pos_blk;
         if (p->gknown < g + 1)
