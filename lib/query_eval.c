@@ -298,8 +298,7 @@ static uint32_t leapfrog_bm(it *t, it **kids, uint32_t n, uint32_t target)
     int lead_term = kids[0]->kind == IT_TERM;
     /* the lead's weight (a phrase: its own) widened for rounding */
     double lw = (t->kind == IT_AND ? kids[0]->w : t->w) * (1.0 + 1e-9);
-    double kc0 = USJ_BM25_K1 * (1.0 - USJ_BM25_B);
-    double kc1 = USJ_BM25_K1 * USJ_BM25_B / (cx->avgdl > 0 ? cx->avgdl : 1.0);
+    usj_rank_normc nc = usj_rank_norm_coeffs(cx->avgdl);
     if (lead_term)      /* its docs' lengths are read below: fetch ahead */
         usj_postings_prefetch_lengths(kids[0]->p, 1);
     for (;;) {
@@ -341,11 +340,10 @@ static uint32_t leapfrog_bm(it *t, it **kids, uint32_t n, uint32_t target)
         if (d > upto)
             continue;               /* new blocks: bound them first */
         if (lead_term) {
-            /* w*tf/(tf + K(dl)) (widened by 1e-9) <= lim, without the
-             * divisions: K(dl) = k1*(1-b) + (k1*b/avgdl)*dl */
+            /* w*tf/(tf + K(dl)) (widened by 1e-9) <= lim */
             double tf = usj_postings_freq(kids[0]->p);
             double lim = t->kind == IT_AND ? t->mc - rest : t->mc;
-            if (lw * tf <= lim * (tf + kc0 + kc1 * cx->doclens[d])) {
+            if (usj_rank_bm25_at_most(lw, tf, cx->doclens[d], lim, nc)) {
                 cx->skipped = 1;
                 d++;
                 continue;
@@ -1001,8 +999,7 @@ static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
         return;
     usj_postings_prefetch_lengths(t->p, 1);     /* every doc read is scored */
     double ww = t->w * (1.0 + 1e-9);
-    double kc0 = USJ_BM25_K1 * (1.0 - USJ_BM25_B);
-    double kc1 = USJ_BM25_K1 * USJ_BM25_B / (cx->avgdl > 0 ? cx->avgdl : 1.0);
+    usj_rank_normc nc = usj_rank_norm_coeffs(cx->avgdl);
     uint32_t d = 0;
     for (;;) {
         if (tick(cx))
@@ -1022,7 +1019,7 @@ static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
              * worst: checked first without dividing (widened by 1e-9, so
              * it never drops a doc that would enter) */
             if (h->n < h->k || cx->no_prune ||
-                ww * tf > h->e[0].s * (tf + kc0 + kc1 * dl))
+                !usj_rank_bm25_at_most(ww, tf, dl, h->e[0].s, nc))
                 heap_offer(h, usj_rank_bm25(t->w, tf, dl, cx->avgdl), x);
             d = x + 1;
         }

@@ -24,6 +24,27 @@ static inline double usj_rank_norm(uint32_t dl, double avgdl)
                           USJ_BM25_B * (double)dl / (avgdl > 0 ? avgdl : 1.0));
 }
 
+/* K(dl) as k0 + k1 * dl, for loops that bound many docs' scores without a
+ * division per doc (the products round differently from usj_rank_norm:
+ * callers widen their side of a comparison, never use it for a score). */
+typedef struct usj_rank_normc {
+    double k0, k1;
+} usj_rank_normc;
+
+static inline usj_rank_normc usj_rank_norm_coeffs(double avgdl)
+{
+    return (usj_rank_normc){ USJ_BM25_K1 * (1.0 - USJ_BM25_B),
+                             USJ_BM25_K1 * USJ_BM25_B / (avgdl > 0 ? avgdl : 1.0) };
+}
+
+/* w * tf / (tf + K(dl)) <= lim, decided without dividing (w widened by the
+ * caller when the answer must never drop a doc that could enter). */
+static inline int usj_rank_bm25_at_most(double w, double tf, uint32_t dl,
+                                        double lim, usj_rank_normc c)
+{
+    return w * tf <= lim * (tf + c.k0 + c.k1 * (double)dl);
+}
+
 /* BM25 contribution: w * tf / (tf + K(dl)). */
 static inline double usj_rank_bm25(double w, uint32_t tf, uint32_t dl,
                                    double avgdl)
