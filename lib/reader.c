@@ -100,13 +100,10 @@ static uint64_t col_value(const usj_index *idx, unsigned c, uint32_t d)
     const uint8_t *data = idx->col_data[c] + usj_ld32(e + 8);
     unsigned w = e[12];
     uint32_t n = d % USJ_DOCS_GROUP;
-    if (w == 0 || n == 0)
+    if (w == 0)
         return v;
-    /* the deltas before d, read with a running bit offset (as usj_col_get,
-     * one 64-bit little-endian load each; w <= 57 fits after the shift) */
-    uint64_t mask = (UINT64_C(1) << w) - 1, bit = 0;
-    for (uint32_t k = 0; k < n; k++, bit += w) {
-        uint64_t z = (usj_ld64(data + bit / 8) >> (bit % 8)) & mask;
+    for (uint32_t k = 0; k < n; k++) {      /* the deltas before d */
+        uint64_t z = usj_col_get(data, w, k);
         v += (z >> 1) ^ (0 - (z & 1));
     }
     return v;
