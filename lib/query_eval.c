@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "format.h"
 #include "limits.h"
 #include "query_eval_int.h"
 #include "rank.h"
@@ -1481,6 +1482,10 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     it *all_buf[2 * IT_INLINE];
     ent hbuf[32];
     uint32_t obuf[32];
+    /* the hits are built here, their paths and titles borrowed from the
+     * index, then packed into the results' one block (usj_results_pack) */
+    usj_hit hitbuf[16], *hits = NULL;
+    size_t n = 0;
     cx.pool = pool;
     cx.cappool = IT_INLINE;
     cx.all = cx.all_buf = all_buf;
@@ -1491,14 +1496,10 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     cx.avgdl = usj_index_avglen(idx);
     cx.doclens = usj_index_doclens(idx);
     cx.deadline_ns = t0 + (uint64_t)timeout * 1000000ull;
-    usj_results *r = calloc(1, sizeof *r);
+    usj_results r = {0};
     heap h = {0};
     it *root = NULL;
     int rc;
-    if (!r) {
-        rc = nomem();
-        goto done;
-    }
     if ((rc = build(&cx, q->root, &root)))
         goto done;
     cx.no_prune = (o.flags & USJ_SEARCH_NOPRUNE) != 0;
@@ -1511,14 +1512,14 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
         goto done;
     }
     if (root->kind == IT_TERM)
-        run_term(&cx, root, &h, &r->total);
+        run_term(&cx, root, &h, &r.total);
     else if (or_of_terms(root))
-        rc = run_or_terms(&cx, root, &h, &r->total);
+        rc = run_or_terms(&cx, root, &h, &r.total);
     else
-        run_generic(&cx, root, &h, &r->total);
+        run_generic(&cx, root, &h, &r.total);
     if (rc)
         goto done;
-    r->total_relation = cx.skipped ? USJ_TOTAL_AT_LEAST : USJ_TOTAL_EXACT;
+    r.total_relation = cx.skipped ? USJ_TOTAL_AT_LEAST : USJ_TOTAL_EXACT;
     for (size_t i = 0; i < cx.nall && !cx.err; i++)
         if (cx.all[i]->p)               /* a cursor that stopped on bad bytes */
             cx.err = usj_postings_error(cx.all[i]->p);
@@ -1534,14 +1535,17 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     if (h.n > 1)
         ent_sort(h.e, h.n);
     if (h.n > o.offset) {
-        size_t n = h.n - o.offset;
-        if (!(r->hits = calloc(n, sizeof *r->hits))) {
+        n = h.n - o.offset;
+        hits = n <= sizeof hitbuf / sizeof *hitbuf ? hitbuf
+                                                   : malloc(n * sizeof *hits);
+        if (!hits) {
+            n = 0;
             rc = nomem();
             goto done;
         }
+        memset(hits, 0, n * sizeof *hits);
         /* fetch stored text in doc order: neighbours share a compressed
          * block, so each block is inflated once */
-        r->nhits = n;
         uint32_t *ord = n <= sizeof obuf / sizeof *obuf ? obuf
                                                         : malloc(n * sizeof *ord);
         if (!ord) {
@@ -1566,30 +1570,25 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
             uint32_t d = h.e[o.offset + ord[i]].d;
             double sc = h.e[o.offset + ord[i]].s;
             rc = (o.flags & USJ_SEARCH_NOTEXT)
-                     ? usj_qhit_build_notext(&cx, d, sc, &r->hits[ord[i]])
+                     ? usj_qhit_build_notext(&cx, d, sc, &hits[ord[i]])
                      : usj_qhit_build(&cx, q, text_cache_for(d), d, sc,
-                                      o.explain, &r->hits[ord[i]]);
+                                      o.explain, &hits[ord[i]]);
         }
         if (ord != obuf)
             free(ord);
         if (rc)
             goto done;
     }
-    usj_index_stats st;
-    usj_index_stats_get(idx, &st);
-    if (st.root && !(r->root = strdup(st.root))) {
-        rc = nomem();
-        goto done;
-    }
-    r->took_us = (now_ns() - t0) / 1000;
+    r.took_us = (now_ns() - t0) / 1000;
+    rc = usj_results_pack(out, &r, hits, n, idx->root);
 done:
+    if (rc)
+        for (size_t i = 0; i < n; i++)
+            usj_hit_free_owned(&hits[i]);
+    if (hits != hitbuf)
+        free(hits);
     if (h.e != hbuf)
         free(h.e);
     cx_free(&cx);
-    if (rc) {
-        usj_results_free(r);
-        return rc;
-    }
-    *out = r;
-    return 0;
+    return rc;
 }

@@ -57,7 +57,9 @@ int usj_index_doc_line(const usj_index *idx, uint32_t doc, const char **path,
  * Returns 1, 0, or a negative error. */
 int usj_qhit_title_match(sctx *cx, const qnode *q, const char *title);
 
-/* Fill one hit: stored text, spans of every matched term/phrase/number
+/* The two below fill a zeroed hit whose path and title they leave
+ * borrowed from the index (usj_results_pack copies them).
+ * Fill one hit: stored text, spans of every matched term/phrase/number
  * (re-analyzed with the same analyzer), line, column, explanation. */
 int usj_qhit_build(sctx *cx, const usj_query *q, usj_textcache *tc,
                    uint32_t doc, double score, int explain, usj_hit *h);

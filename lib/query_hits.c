@@ -559,9 +559,7 @@ int usj_qhit_build_notext(sctx *cx, uint32_t doc, double score, usj_hit *h)
     h->score = score;
     h->para_line = h->line = line;
     h->column = 0;
-    h->path = strdup(path);
-    h->title = strdup(title);
-    if (!h->path || !h->title)
-        return nomem();
+    h->path = (char *)path;       /* borrowed: usj_results_pack copies them */
+    h->title = (char *)title;
     return 0;
 }

@@ -1,30 +1,130 @@
-/* lib/results.c — ownership of usj_results / usj_hit: freeing, and the small
- * helpers the evaluator and the remote client use to build them (span
- * sorting and merging, line/column of the first match). */
+/* lib/results.c — ownership of usj_results / usj_hit: freeing, packing
+ * usj_search's results into one allocation, and the small helpers the
+ * evaluator and the remote client use to build them (span sorting and
+ * merging, line/column of the first match).
+ *
+ * usj_search's results (usj_results.packed = 1) are one malloc'd block:
+ *   usj_results | usj_hit[nhits] | root NUL | per distinct (path, title)
+ *   of the hits: path NUL title NUL
+ * the hits' path/title/root pointing into it; a hit's text, spans and
+ * explain (text mode) stay malloc'd on their own. The remote client's
+ * (packed = 0) have every part malloc'd apart. */
+#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "results.h"
 #include "usj/error.h"
 
-static void hit_free(usj_hit *h)
+/* What a hit owns apart from the block: text, spans, explain. */
+void usj_hit_free_owned(usj_hit *h)
 {
-    free(h->path);
-    free(h->title);
-    free(h->text);
-    free(h->spans);
-    free(h->explain);
+    if (h->text)
+        free(h->text);
+    if (h->spans)
+        free(h->spans);
+    if (h->explain)
+        free(h->explain);
 }
 
 void usj_results_free(usj_results *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->nhits; i++)
-        hit_free(&r->hits[i]);
-    free(r->hits);
-    free(r->root);
+    for (size_t i = 0; i < r->nhits; i++) {
+        usj_hit_free_owned(&r->hits[i]);
+        if (!r->packed) {
+            free(r->hits[i].path);
+            free(r->hits[i].title);
+        }
+    }
+    if (!r->packed) {
+        free(r->hits);
+        free(r->root);
+    }
     free(r);
+}
+
+/* Hits whose strings are looked back at for a shared (path, title): the
+ * hits of one file share them, and a page of hits is small. */
+#define PACK_LOOKBACK 8
+
+#define HITS_AT (((sizeof(usj_results) + alignof(usj_hit) - 1) / \
+                  alignof(usj_hit)) * alignof(usj_hit))
+
+int usj_results_pack(usj_results **out, const usj_results *head,
+                     const usj_hit *hits, size_t n, const char *root)
+{
+    size_t need = HITS_AT + n * sizeof *hits;
+    size_t rlen = root ? strlen(root) + 1 : 0;
+    need += rlen;
+    /* the strings' lengths, and for each hit the earlier hit whose
+     * strings it shares (j < i) or i itself; only the first n_lb hits
+     * are remembered (the rest copy their own) */
+    size_t plen_buf[64], tlen_buf[64];
+    size_t *plen = plen_buf, *tlen = tlen_buf;
+    size_t *same = NULL;
+    if (n > 64) {
+        plen = malloc(3 * n * sizeof *plen);
+        if (!plen)
+            return usj_error_set(USJ_ENOMEM, "out of memory");
+        tlen = plen + n;
+        same = tlen + n;
+    }
+    size_t same_buf[64];
+    if (!same)
+        same = same_buf;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i, lo = i > PACK_LOOKBACK ? i - PACK_LOOKBACK : 0;
+        for (size_t k = i; k-- > lo;)
+            if (hits[k].path == hits[i].path && hits[k].title == hits[i].title) {
+                j = same[k];
+                break;
+            }
+        same[i] = j;
+        if (j == i) {
+            plen[i] = strlen(hits[i].path) + 1;
+            tlen[i] = strlen(hits[i].title) + 1;
+            need += plen[i] + tlen[i];
+        }
+    }
+    usj_results *r = malloc(need);
+    if (!r) {
+        if (plen != plen_buf)
+            free(plen);
+        return usj_error_set(USJ_ENOMEM, "out of memory");
+    }
+    *r = *head;
+    r->packed = 1;
+    r->nhits = n;
+    r->hits = n ? (usj_hit *)((char *)r + HITS_AT) : NULL;
+    if (n)
+        memcpy(r->hits, hits, n * sizeof *hits);
+    char *s = (char *)r + HITS_AT + n * sizeof *hits;
+    r->root = NULL;
+    if (root) {
+        memcpy(s, root, rlen);
+        r->root = s;
+        s += rlen;
+    }
+    for (size_t i = 0; i < n; i++) {
+        usj_hit *h = &r->hits[i];
+        if (same[i] != i) {
+            h->path = r->hits[same[i]].path;
+            h->title = r->hits[same[i]].title;
+            continue;
+        }
+        memcpy(s, hits[i].path, plen[i]);
+        h->path = s;
+        s += plen[i];
+        memcpy(s, hits[i].title, tlen[i]);
+        h->title = s;
+        s += tlen[i];
+    }
+    if (plen != plen_buf)
+        free(plen);
+    *out = r;
+    return 0;
 }
 
 static int span_cmp(const void *a, const void *b)
@@ -75,10 +175,9 @@ void usj_hit_locate(const char *text, size_t len, uint32_t para_line,
 int usj_hit_set_strings(usj_hit *h, const char *path, const char *title,
                         const char *text, size_t len)
 {
-    h->path = strdup(path ? path : "");
-    h->title = strdup(title ? title : "");
-    h->text = malloc(len + 1);
-    if (!h->path || !h->title || !h->text)
+    h->path = (char *)(path ? path : "");      /* borrowed until packed */
+    h->title = (char *)(title ? title : "");
+    if (!(h->text = malloc(len + 1)))
         return usj_error_set(USJ_ENOMEM, "out of memory");
     memcpy(h->text, text, len);
     h->text[len] = 0;

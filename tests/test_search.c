@@ -441,6 +441,52 @@ Test(search, notext_ranks_the_same)
     }
 }
 
+/* The results own every string they show: a hit's path and title (packed
+ * into the results' one block, shared by the hits of one file) and the root
+ * stay readable after the index is closed, in both hit modes, for pages of
+ * every size (the hits are built on the stack up to 16, packed with their
+ * string table on the stack up to 64). */
+Test(search, results_outlive_the_index)
+{
+    usj_index_stats st;
+    usj_index_stats_get(idx, &st);
+    const char *qs[] = {"tariff", "tariff OR steel OR japan", "zzznotaword",
+                        "\"Section 232\""};
+    uint32_t limits[] = {1, 10, 16, 17, 64, 65, 300};
+    for (size_t k = 0; k < sizeof qs / sizeof *qs; k++)
+        for (size_t l = 0; l < sizeof limits / sizeof *limits; l++)
+            for (unsigned notext = 0; notext < 2; notext++) {
+                usj_index *x = NULL;
+                char p[600];
+                snprintf(p, sizeof p, "%s/seeds.idx", tmp);
+                cr_assert_eq(usj_index_open(&x, p, 0), 0);
+                usj_query *q = NULL;
+                cr_assert_eq(usj_query_parse(&q, qs[k], strlen(qs[k]), an), 0);
+                usj_search_opts o = {limits[l], l % 2, 0, 0,
+                                     notext ? USJ_SEARCH_NOTEXT : 0, 0};
+                usj_results *r = NULL;
+                cr_assert_eq(usj_search(&r, x, q, &o), 0, "%s", usj_error_last());
+                usj_query_free(q);
+                usj_index_unref(x);     /* unmapped: r must not point in */
+                if (k == 2)
+                    cr_assert_eq(r->nhits, 0);
+                else
+                    cr_assert_gt(r->nhits, 0, "[%s]", qs[k]);
+                cr_assert(r->nhits <= limits[l]);
+                cr_assert_str_eq(r->root, st.root);
+                for (size_t i = 0; i < r->nhits; i++) {
+                    usj_doc_info di;
+                    cr_assert_eq(usj_index_doc(idx, r->hits[i].doc, &di), 0);
+                    cr_assert_str_eq(r->hits[i].path, di.path, "[%s] #%zu",
+                                     qs[k], i);
+                    cr_assert_str_eq(r->hits[i].title, di.title);
+                    cr_assert_eq(r->hits[i].para_line, di.line);
+                    cr_assert((r->hits[i].text == NULL) == (notext == 1));
+                }
+                usj_results_free(r);
+            }
+}
+
 /* The per-thread stored-text cache survives searches, so it must never hand
  * one index's text to another index with the same doc ids (a daemon that
  * reloaded a rebuilt index). */

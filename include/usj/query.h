@@ -91,10 +91,18 @@ typedef struct usj_results {
     uint64_t  took_us;
     char     *root;        /* index root folder (to resolve relative paths) */
     uint32_t  total_relation;  /* enum usj_total_relation; 0 = exact */
+    /* How the memory is held, for usj_results_free only: 0 = the results,
+     * the hits array and every string malloc'd on their own (the remote
+     * client builds them so); 1 = usj_search's one block holding the
+     * results, the hits, their paths and titles and the root, each hit's
+     * text, spans and explain still malloc'd on their own. */
+    uint32_t  packed;
 } usj_results;
 
-/* Run a query. *out is malloc'd; every string in it is malloc'd on its own;
- * free with usj_results_free. Thread-safe for a shared index (each call uses
+/* Run a query. *out and everything it points to belong to it until
+ * usj_results_free (the only way to free any of it: the hits' paths and
+ * titles share its allocation); nothing in it points into the index, so it
+ * outlives usj_index_close. Thread-safe for a shared index (each call uses
  * its own cursors and caches). Returns 0, USJ_ETIMEOUT, USJ_ECORRUPT,
  * USJ_ENOMEM, USJ_ELIMIT. */
 int  usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
