@@ -38,6 +38,10 @@
 #include "rank.h"
 #include "usj/error.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 /* How many docs ahead a cursor that scores prefetches doc lengths: a
  * length read is a cache miss on a large corpus (2.7M docs: 10.8 MB). */
 #define USJ_PREFETCH_AHEAD 8u
@@ -247,6 +251,48 @@ static int corrupt(const usj_postings *p, const char *what, uint32_t b)
     return usj_error_set(USJ_ECORRUPT, "postings section: %s (block %u)", what, b);
 }
 
+/* d[i] = base + sum(d[0..i]) + i (doc ids from gaps) in place; returns
+ * the last one computed without wrapping (the sum cannot overflow 64 bits):
+ * the caller checks it against the doc count. With SSE2, 4 sums at a time
+ * (two shifted adds and the carry) where no 32-bit sum can wrap: every gap
+ * < 2^24 and base < 2^31 (128 gaps + 128 ones add < 2^31); the scalar loop
+ * was a chain of one dependent add per doc. */
+static uint64_t prefix_docs(uint32_t *d, uint32_t n, uint32_t base)
+{
+#ifdef __SSE2__
+    if (n % 4 == 0 && base < UINT32_C(1) << 31) {
+        __m128i any = _mm_setzero_si128();
+        for (uint32_t i = 0; i < n; i += 4)
+            any = _mm_or_si128(any, _mm_loadu_si128((const __m128i *)(d + i)));
+        any = _mm_or_si128(any, _mm_srli_si128(any, 8));
+        any = _mm_or_si128(any, _mm_srli_si128(any, 4));
+        if ((uint32_t)_mm_cvtsi128_si32(any) < UINT32_C(1) << 24) {
+            const __m128i one = _mm_set1_epi32(1);
+            /* the running doc id before this group: base - 1 (mod 2^32) */
+            __m128i carry = _mm_set1_epi32((int)(base - 1));
+            for (uint32_t i = 0; i < n; i += 4) {
+                __m128i v = _mm_add_epi32(
+                    _mm_loadu_si128((const __m128i *)(d + i)), one);
+                v = _mm_add_epi32(v, _mm_slli_si128(v, 4));
+                v = _mm_add_epi32(v, _mm_slli_si128(v, 8));
+                v = _mm_add_epi32(v, carry);
+                _mm_storeu_si128((__m128i *)(d + i), v);
+                carry = _mm_shuffle_epi32(v, 0xff);
+            }
+            return d[n - 1];
+        }
+    }
+#endif
+    uint64_t acc = base;
+#pragma GCC unroll 8
+    for (uint32_t i = 0; i < n; i++) {
+        acc += d[i];
+        d[i] = (uint32_t)acc;
+        acc++;
+    }
+    return acc - 1;
+}
+
 /* Decode block b's doc ids (its tfs wait for load_tfs). */
 static int load_block(usj_postings *p, uint32_t b)
 {
@@ -273,15 +319,8 @@ static int load_block(usj_postings *p, uint32_t b)
     if (usj_codec_decode_group(s, e, p->docs, n, &q))
         return corrupt(p, "truncated or malformed block", b);
     /* doc = previous + 1 + gap: strictly increasing, so checking the last
-     * bounds them all (the sum cannot overflow 64 bits) */
-    uint64_t acc = base;
-#pragma GCC unroll 8
-    for (uint32_t i = 0; i < n; i++) {
-        acc += p->docs[i];
-        p->docs[i] = (uint32_t)acc;
-        acc++;
-    }
-    if (acc - 1 >= p->idx->ndocs)
+     * bounds them all */
+    if (prefix_docs(p->docs, n, base) >= p->idx->ndocs)
         return corrupt(p, "doc id out of range", b);
     /* tf <= the doc's length is checked by the deep check only: reading
      * the length here would cost a cache miss per posting */
@@ -493,6 +532,49 @@ uint32_t usj_postings_freq(const usj_postings *p)
     return p->tfs[p->i] + 1;
 }
 
+/* ps[i] = sum of tf[0..i) + i (where each doc's positions start in the
+ * block's run, from the stored tf - 1 values), *total = the sum of all;
+ * returns -1 when a tf is larger than max_tf. With SSE2, 4 docs at a time
+ * when 0 < max_tf < 2^24 (128 docs then sum below 2^31, no 32-bit wrap);
+ * the tf check there compares biased (signed) values. */
+static int pstarts(uint32_t *ps, const uint32_t *tf, uint32_t n,
+                   uint32_t max_tf, uint64_t *total)
+{
+#ifdef __SSE2__
+    if (n % 4 == 0 && max_tf > 0 && max_tf < UINT32_C(1) << 24) {
+        const __m128i one = _mm_set1_epi32(1);
+        const __m128i bias = _mm_set1_epi32(INT32_MIN);
+        /* tf - 1 >= max_tf  <=>  tf - 1 > max_tf - 1 (max_tf >= 1) */
+        const __m128i lim = _mm_set1_epi32((int)((max_tf - 1) ^ UINT32_C(0x80000000)));
+        __m128i bad = _mm_setzero_si128(), carry = _mm_setzero_si128();
+        for (uint32_t i = 0; i < n; i += 4) {
+            __m128i t = _mm_loadu_si128((const __m128i *)(tf + i));
+            bad = _mm_or_si128(bad, _mm_cmpgt_epi32(_mm_xor_si128(t, bias), lim));
+            __m128i v = _mm_add_epi32(t, one);
+            __m128i s = _mm_add_epi32(v, _mm_slli_si128(v, 4));
+            s = _mm_add_epi32(s, _mm_slli_si128(s, 8));
+            s = _mm_add_epi32(s, carry);            /* inclusive sums */
+            _mm_storeu_si128((__m128i *)(ps + i), _mm_sub_epi32(s, v));
+            carry = _mm_shuffle_epi32(s, 0xff);
+        }
+        if (_mm_movemask_epi8(bad))
+            return -1;
+        *total = n ? (uint32_t)_mm_cvtsi128_si32(carry) : 0;
+        return 0;
+    }
+#endif
+    uint64_t sum = 0;
+    uint32_t big = 0;
+#pragma GCC unroll 8
+    for (uint32_t i = 0; i < n; i++) {
+        ps[i] = (uint32_t)sum;
+        sum += (uint64_t)tf[i] + 1;
+        big = tf[i] > big ? tf[i] : big;
+    }
+    *total = sum;
+    return big >= max_tf ? -1 : 0;     /* tf - 1 >= max_tf */
+}
+
 /* Set up the positions of the current block: doc starts (pstart) from the
  * tfs, the group table, room for the decoded groups. */
 static int positions_block(usj_postings *p)
@@ -500,17 +582,10 @@ static int positions_block(usj_postings *p)
     int rc = load_tfs(p);
     if (rc)
         return rc;
-    uint64_t total = 0;
-    uint32_t big = 0;
-#pragma GCC unroll 8
-    for (uint32_t i = 0; i < p->n; i++) {
-        p->pstart[i] = (uint32_t)total;
-        total += (uint64_t)p->tfs[i] + 1;
-        big = p->tfs[i] > big ? p->tfs[i] : big;
-    }
+    uint64_t total;
     /* bounds the positions a corrupt block can ask for (without reading
      * 128 doc lengths: the requested doc's is read later) */
-    if (big >= p->max_tf)                   /* tf - 1 >= max_tf */
+    if (pstarts(p->pstart, p->tfs, p->n, p->max_tf, &total))
         return corrupt(p, "tf larger than the term's largest", p->blk);
     if (total > UINT32_MAX)
         return corrupt(p, "too many positions", p->blk);

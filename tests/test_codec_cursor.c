@@ -228,3 +228,97 @@ Test(codec_cursor, damaged_tfs_are_reported_when_read)
     cr_assert_eq(usj_index_check(idx), USJ_ECORRUPT);
     usj_index_unref(idx);
 }
+
+/* Every block's tfs are checked against the term's largest tf when its
+ * positions are set up (4 at a time on SSE2 builds, biased compares): with
+ * the term's max_tf lowered below the largest tf of a full block, asking
+ * that block's positions reports USJ_ECORRUPT; at the true max_tf every
+ * block reads; max_tf 0 fails at once. */
+Test(codec_cursor, tf_above_the_terms_largest_is_corrupt)
+{
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0);
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, "alpha", 5, &ti), 0);
+    cr_assert_gt(ti.df, 2 * USJ_BLOCK_DOCS);
+    cr_assert_gt(ti.max_tf, 2);
+    for (uint32_t mt = 0; mt <= ti.max_tf; mt++) {
+        usj_term_info x = ti;
+        x.max_tf = mt;
+        usj_postings *p;
+        cr_assert_eq(usj_postings_open(&p, idx, &x), 0);
+        /* the block's largest tf, from the unchanged max_tf cursor's view:
+         * the first full block fails iff one of its tfs exceeds mt */
+        uint32_t big = 0, d = usj_postings_next(p);
+        for (uint32_t k = 0; k < USJ_BLOCK_DOCS && d != USJ_DOC_END; k++) {
+            uint32_t f = usj_postings_freq(p);
+            if (f > big)
+                big = f;
+            if (k + 1 < USJ_BLOCK_DOCS)
+                d = usj_postings_next(p);
+        }
+        const uint32_t *pos;
+        uint32_t np;
+        int rc = usj_postings_positions(p, &pos, &np);
+        if (big > mt)
+            cr_assert_eq(rc, USJ_ECORRUPT, "max_tf %u, block's largest %u", mt, big);
+        else
+            cr_assert_eq(rc, 0, "max_tf %u, block's largest %u: %s", mt, big,
+                         usj_error_last());
+        usj_postings_free(p);
+    }
+    usj_index_unref(idx);
+}
+
+/* The doc ids of a full block are summed from its gaps 4 at a time on SSE2
+ * builds when no 32-bit sum can wrap, else one at a time in 64 bits: with
+ * the width byte of the second block's gap group rewritten to every width
+ * (gaps from garbage bits, up to 2^32 - 1), a cursor walking the list
+ * returns increasing doc ids below the doc count or reports USJ_ECORRUPT,
+ * never a wrapped id. */
+Test(codec_cursor, garbage_gaps_never_wrap)
+{
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0);
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, "alpha", 5, &ti), 0);
+    uint32_t nb = (ti.df + USJ_BLOCK_DOCS - 1) / USJ_BLOCK_DOCS;
+    cr_assert_gt(nb, 2);
+    const uint8_t *list = idx->sec[USJ_SECTION_POSTINGS].p + ti.off;
+    uint32_t doc_off = usj_ld32(list + USJ_SKIP_ENTRY + 4);
+    uint64_t off = (uint64_t)(list + (size_t)nb * USJ_SKIP_ENTRY + doc_off - idx->map);
+    uint32_t ndocs = idx->ndocs;
+    usj_index_unref(idx);
+
+    size_t n;
+    char *orig = ixt_slurp(g_idx, &n);
+    cr_assert_lt(off, n);
+    char bad[4300];
+    snprintf(bad, sizeof bad, "%s.gaps", g_idx);
+    int corrupt = 0;
+    for (unsigned w = 1; w <= 32; w++) {
+        char *bytes = malloc(n);
+        memcpy(bytes, orig, n);
+        bytes[off] = (char)w;
+        ixt_write(bad, bytes, n);
+        free(bytes);
+        cr_assert_eq(usj_index_open(&idx, bad, USJ_OPEN_NOVERIFY), 0);
+        usj_postings *p;
+        cr_assert_eq(usj_postings_open(&p, idx, &ti), 0);
+        uint32_t prev = 0, cnt = 0;
+        for (uint32_t d = usj_postings_next(p); d != USJ_DOC_END;
+             d = usj_postings_next(p), cnt++) {
+            cr_assert_lt(d, ndocs, "width %u: doc %u", w, d);
+            cr_assert(cnt == 0 || d > prev, "width %u: doc %u after %u", w, d, prev);
+            prev = d;
+        }
+        if (usj_postings_error(p)) {
+            cr_assert_eq(usj_postings_error(p), USJ_ECORRUPT);
+            corrupt++;
+        }
+        usj_postings_free(p);
+        usj_index_unref(idx);
+    }
+    free(orig);
+    cr_assert_gt(corrupt, 0, "some widths must be reported");
+}
