@@ -13,6 +13,7 @@
 #define USJ_FORMAT_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -159,6 +160,20 @@ struct usj_index {
     const uint8_t *num_index[USJ_NUM_NTYPES];
     uint64_t       num_data_end[USJ_NUM_NTYPES];
 };
+
+/* Room for one postings cursor (struct usj_postings; lib/postings.c checks
+ * at compile time that it fits), for a caller that keeps cursors in its own
+ * memory instead of one malloc each (a search: on its stack). */
+#define USJ_POSTINGS_BYTES 2560
+typedef union usj_postings_mem {
+    max_align_t   align;
+    unsigned char bytes[USJ_POSTINGS_BYTES];
+} usj_postings_mem;
+/* usj_postings_open in *m (m NULL: malloc'd, as usj_postings_open).
+ * usj_postings_free frees what the cursor allocated, and the cursor only
+ * when it was malloc'd: m's memory is the caller's to reuse after it. */
+int usj_postings_open_in(usj_postings **out, usj_postings_mem *m,
+                         const usj_index *idx, const usj_term_info *ti);
 
 /* Internal checks used by usj_index_check (reader.c); each returns 0 or
  * USJ_ECORRUPT with a message naming the section. */

@@ -238,7 +238,11 @@ struct usj_postings {
     uint32_t tfs[USJ_BLOCK_DOCS_MAX];
     uint32_t pstart[USJ_BLOCK_DOCS_MAX + 1];
     uint32_t conv[USJ_BLOCK_DOCS_MAX];  /* == pos_blk: doc's gaps summed */
+    int      heap;                  /* malloc'd (not the caller's memory) */
 };
+
+_Static_assert(sizeof(struct usj_postings) <= USJ_POSTINGS_BYTES,
+               "USJ_POSTINGS_BYTES (lib/format.h) is too small for a cursor");
 
 static uint32_t skip32(const usj_postings *p, uint32_t b, unsigned field)
 {
@@ -362,8 +366,8 @@ static int load_tfs(usj_postings *p)
     return 0;
 }
 
-int usj_postings_open(usj_postings **out, const usj_index *idx,
-                      const usj_term_info *ti)
+int usj_postings_open_in(usj_postings **out, usj_postings_mem *m,
+                         const usj_index *idx, const usj_term_info *ti)
 {
     *out = NULL;
     const usj_section *ps = &idx->sec[USJ_SECTION_POSTINGS];
@@ -373,11 +377,12 @@ int usj_postings_open(usj_postings **out, const usj_index *idx,
         ti->pos_len > qs->len - ti->pos_off)
         return usj_error_set(USJ_ECORRUPT,
                              "dictionary section: postings location out of bounds");
-    usj_postings *p = malloc(sizeof *p);       /* fields zeroed, not docs.. */
+    usj_postings *p = m ? (usj_postings *)m->bytes : malloc(sizeof *p);
     if (!p)
         return usj_error_set(USJ_ENOMEM, "out of memory (postings cursor)");
-    memset(p, 0, offsetof(usj_postings, docs));
+    memset(p, 0, offsetof(usj_postings, docs));   /* fields, not docs.. */
     memset(p->conv, 0, sizeof p->conv);
+    p->heap = m == NULL;
     p->idx = idx;
     p->df = ti->df;
     p->max_tf = ti->max_tf;
@@ -389,23 +394,27 @@ int usj_postings_open(usj_postings **out, const usj_index *idx,
     p->end = p->data + ti->len;
     p->pbase = qs->p + ti->pos_off;
     p->pend = p->pbase + ti->pos_len;
+    int rc = 0;
     if (p->nblocks > 1) {
         size_t sk = (size_t)p->nblocks * USJ_SKIP_ENTRY;
-        if (sk > ti->len) {
-            free(p);
-            return usj_error_set(USJ_ECORRUPT,
-                                 "postings section: skip table longer than the list");
-        }
+        if (sk > ti->len)
+            rc = usj_error_set(USJ_ECORRUPT,
+                               "postings section: skip table longer than the list");
         p->skips = p->data;
         p->data += sk;
     }
-    int rc = load_block(p, 0);
-    if (rc) {
-        free(p);
+    if (rc || (rc = load_block(p, 0))) {
+        usj_postings_free(p);
         return rc;
     }
     *out = p;
     return 0;
+}
+
+int usj_postings_open(usj_postings **out, const usj_index *idx,
+                      const usj_term_info *ti)
+{
+    return usj_postings_open_in(out, NULL, idx, ti);
 }
 
 void usj_postings_free(usj_postings *p)
@@ -414,7 +423,8 @@ void usj_postings_free(usj_postings *p)
         return;
     free(p->pos);
     free(p->grp);
-    free(p);
+    if (p->heap)
+        free(p);
 }
 
 static uint32_t end_list(usj_postings *p)

@@ -102,8 +102,10 @@ static inline int tick(sctx *cx)
 static int nomem(void) { return usj_error_set(USJ_ENOMEM, "out of memory"); }
 
 /* Small trees (nearly every query) take their iterators and the list of
- * them from usj_search's stack (cx->pool, cx->all_buf): no malloc. */
+ * them from usj_search's stack (cx->pool, cx->all_buf), and their first
+ * CUR_INLINE term cursors too (cx->cmem, 2.5 KB each): no malloc. */
 #define IT_INLINE 8
+#define CUR_INLINE 4
 
 static it *it_new(sctx *cx, int kind, const qnode *q)
 {
@@ -580,7 +582,9 @@ static int build_term(sctx *cx, const qnode *q, const char *term,
     it *t = it_new(cx, IT_TERM, q);
     if (!t)
         return nomem();
-    int rc = usj_postings_open(&t->p, cx->idx, &ti);
+    int rc = usj_postings_open_in(&t->p, cx->ncmem < cx->capcmem
+                                             ? &cx->cmem[cx->ncmem++] : NULL,
+                                  cx->idx, &ti);
     if (rc)
         return rc;
     t->adv = adv_term;
@@ -1480,6 +1484,7 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     sctx cx = {0};
     it pool[IT_INLINE];
     it *all_buf[2 * IT_INLINE];
+    usj_postings_mem cmem[CUR_INLINE];
     ent hbuf[32];
     uint32_t obuf[32];
     /* the hits are built here, their paths and titles borrowed from the
@@ -1488,6 +1493,8 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     size_t n = 0;
     cx.pool = pool;
     cx.cappool = IT_INLINE;
+    cx.cmem = cmem;
+    cx.capcmem = CUR_INLINE;
     cx.all = cx.all_buf = all_buf;
     cx.capall = 2 * IT_INLINE;
     cx.idx = idx;

@@ -41,6 +41,8 @@ struct sctx {
     it             **all_buf; /* all's first capall slots (no malloc) */
     it              *pool;    /* iterators handed out before calloc */
     size_t           npool, cappool;
+    union usj_postings_mem *cmem; /* term cursors' memory before malloc */
+    size_t           ncmem, capcmem;
     pexp            *px;
     size_t           npx;
     uint32_t        *posbuf;  /* phrase scratch */
