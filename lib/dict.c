@@ -130,24 +130,69 @@ static int dict_corrupt(const char *what, uint32_t blk)
     return usj_error_set(USJ_ECORRUPT, "dictionary section: %s (block %u)", what, blk);
 }
 
-static int dcur_block(dcur *c, uint32_t b)
+/* Block b's bytes, term count and its first term's list offsets. */
+typedef struct dblk {
+    const uint8_t *p, *end;
+    uint32_t nk;
+    uint64_t off, pos_off;
+} dblk;
+
+static int dblk_get(const usj_index *idx, uint32_t b, dblk *k)
 {
-    const usj_index *idx = c->idx;
     const uint8_t *e = idx->dict_index + (size_t)b * USJ_DICT_ENTRY;
     uint64_t size = (uint64_t)(idx->dict_end - idx->dict_data);
     uint64_t off = usj_ld64(e);
     uint64_t next = b + 1 < idx->dict_nblocks ? usj_ld64(e + USJ_DICT_ENTRY) : size;
     if (off > next || next > size)
         return dict_corrupt("block offset out of bounds", b);
+    k->nk = b + 1 < idx->dict_nblocks ? USJ_DICT_BLOCK_TERMS
+                                      : (uint32_t)(idx->nterms - (uint64_t)b * USJ_DICT_BLOCK_TERMS);
+    k->p = idx->dict_data + off;
+    k->end = idx->dict_data + next;
+    k->off = usj_ld64(e + 8);
+    k->pos_off = usj_ld64(e + 16);
+    return 0;
+}
+
+static int dcur_block(dcur *c, uint32_t b)
+{
+    dblk k;
+    int rc = dblk_get(c->idx, b, &k);
+    if (rc)
+        return rc;
     c->blk = b;
     c->k = 0;
-    c->nk = b + 1 < idx->dict_nblocks ? USJ_DICT_BLOCK_TERMS
-                                      : (uint32_t)(idx->nterms - (uint64_t)b * USJ_DICT_BLOCK_TERMS);
-    c->p = idx->dict_data + off;
-    c->end = idx->dict_data + next;
-    c->off = usj_ld64(e + 8);
-    c->pos_off = usj_ld64(e + 16);
+    c->nk = k.nk;
+    c->p = k.p;
+    c->end = k.end;
+    c->off = k.off;
+    c->pos_off = k.pos_off;
     c->len = 0;
+    return 0;
+}
+
+/* A term's statistics after its bytes (the six varints of the format),
+ * checked; off/pos_off: where its lists start. */
+static int stats_get(const uint8_t **p, const uint8_t *end, uint32_t blk,
+                     uint64_t off, uint64_t pos_off, usj_term_info *ti)
+{
+    uint64_t v[6];
+    for (int i = 0; i < 6; i++)
+        if (usj_varint_get(p, end, &v[i]))
+            return dict_corrupt("truncated entry", blk);
+    if (v[0] == 0 || v[0] > UINT32_MAX || v[1] > UINT64_MAX - v[0] ||
+        v[2] > UINT32_MAX || v[3] > UINT32_MAX)
+        return dict_corrupt("bad term statistics", blk);
+    if (v[4] > UINT64_MAX - off || v[5] > UINT64_MAX - pos_off)
+        return dict_corrupt("postings offsets overflow", blk);
+    ti->df = (uint32_t)v[0];
+    ti->cf = v[0] + v[1];
+    ti->max_tf = (uint32_t)v[2];
+    ti->min_len = (uint32_t)v[3];
+    ti->off = off;
+    ti->len = v[4];
+    ti->pos_off = pos_off;
+    ti->pos_len = v[5];
     return 0;
 }
 
@@ -156,7 +201,7 @@ static int dcur_next(dcur *c)
 {
     if (c->k == c->nk)
         return 0;
-    uint64_t pre = 0, suf, v[6];
+    uint64_t pre = 0, suf;
     if (c->k > 0 && usj_varint_get(&c->p, c->end, &pre))
         return dict_corrupt("truncated entry", c->blk);
     if (usj_varint_get(&c->p, c->end, &suf))
@@ -167,26 +212,36 @@ static int dcur_next(dcur *c)
     memcpy(c->term + pre, c->p, suf);
     c->p += suf;
     c->len = pre + suf;
-    for (int i = 0; i < 6; i++)
-        if (usj_varint_get(&c->p, c->end, &v[i]))
-            return dict_corrupt("truncated entry", c->blk);
-    if (v[0] == 0 || v[0] > UINT32_MAX || v[1] > UINT64_MAX - v[0] ||
-        v[2] > UINT32_MAX || v[3] > UINT32_MAX)
-        return dict_corrupt("bad term statistics", c->blk);
-    c->ti.df = (uint32_t)v[0];
-    c->ti.cf = v[0] + v[1];
-    c->ti.max_tf = (uint32_t)v[2];
-    c->ti.min_len = (uint32_t)v[3];
-    c->ti.off = c->off;
-    c->ti.len = v[4];
-    c->ti.pos_off = c->pos_off;
-    c->ti.pos_len = v[5];
-    if (v[4] > UINT64_MAX - c->off || v[5] > UINT64_MAX - c->pos_off)
-        return dict_corrupt("postings offsets overflow", c->blk);
-    c->off += v[4];
-    c->pos_off += v[5];
+    int rc = stats_get(&c->p, c->end, c->blk, c->off, c->pos_off, &c->ti);
+    if (rc)
+        return rc;
+    c->off += c->ti.len;
+    c->pos_off += c->ti.pos_len;
     c->k++;
     return 1;
+}
+
+/* Steps over the four varints df, cf - df, max_tf, min_len of a skipped
+ * term: with 8 bytes left, one load finds the fourth last byte (high bit
+ * clear); else (or when they span more) one varint at a time. */
+static inline int skip_counts(const uint8_t **pp, const uint8_t *end)
+{
+    const uint8_t *p = *pp;
+    if (end - p >= 8) {
+        uint64_t m = ~usj_ld64(p) & UINT64_C(0x8080808080808080);
+        m &= m - 1;
+        m &= m - 1;
+        m &= m - 1;
+        if (m) {
+            *pp = p + ((unsigned)__builtin_ctzll(m) >> 3) + 1;
+            return 0;
+        }
+    }
+    uint64_t v;
+    for (int i = 0; i < 4; i++)
+        if (usj_varint_get(pp, end, &v))
+            return -1;
+    return 0;
 }
 
 static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
@@ -198,12 +253,12 @@ static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
     return alen < blen ? -1 : alen > blen;
 }
 
-/* Compare the first term of block b with key; *err set on corruption. */
-static int cmp_first(const usj_index *idx, uint32_t b, const char *key,
-                     size_t klen, int *err)
+/* Compare the first term of block b with key; *err set on corruption.
+ * Bytes compared inline: the keys are short, a memcmp call costs more. */
+static inline int cmp_first(const usj_index *idx, uint64_t size, uint32_t b,
+                            const uint8_t *key, size_t klen, int *err)
 {
     const uint8_t *e = idx->dict_index + (size_t)b * USJ_DICT_ENTRY;
-    uint64_t size = (uint64_t)(idx->dict_end - idx->dict_data);
     uint64_t off = usj_ld64(e), len;
     if (off > size) {
         *err = dict_corrupt("block offset out of bounds", b);
@@ -214,7 +269,11 @@ static int cmp_first(const usj_index *idx, uint32_t b, const char *key,
         *err = dict_corrupt("truncated first term", b);
         return 0;
     }
-    return cmp_bytes((const char *)p, (size_t)len, key, klen);
+    size_t n = len < klen ? (size_t)len : klen;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != key[i])
+            return p[i] < key[i] ? -1 : 1;
+    return len < klen ? -1 : len > klen;
 }
 
 /* Last block whose first term is < key (strict) or <= key; 0 if none. */
@@ -222,10 +281,11 @@ static int find_block(const usj_index *idx, const char *key, size_t klen,
                       int strict, uint32_t *out)
 {
     uint32_t lo = 0, hi = idx->dict_nblocks;   /* answer in [lo, hi) */
+    uint64_t size = (uint64_t)(idx->dict_end - idx->dict_data);
     int err = 0;
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
-        int c = cmp_first(idx, mid, key, klen, &err);
+        int c = cmp_first(idx, size, mid, (const uint8_t *)key, klen, &err);
         if (err)
             return err;
         if (c < 0 || (!strict && c == 0))
@@ -246,8 +306,8 @@ int usj_index_term(const usj_index *idx, const char *term, size_t len,
     int rc = find_block(idx, term, len, 0, &b);
     if (rc)
         return rc;
-    dcur c = {.idx = idx};
-    if ((rc = dcur_block(&c, b)))
+    dblk c;
+    if ((rc = dblk_get(idx, b, &c)))
         return rc;
     /* No term is copied or fully decoded on the way: m is the length of
      * the common prefix of the key and the last term read, which sorts
@@ -255,57 +315,49 @@ int usj_index_term(const usj_index *idx, const char *term, size_t len,
      * with it sorts before the key too, one sharing fewer after it (not
      * found); only a term sharing exactly m has its suffix compared. The
      * skipped terms' statistics are only stepped over (their list lengths
-     * summed); the term found is decoded and checked by dcur_next. */
+     * summed); the term found has them read and checked (stats_get). */
     const uint8_t *key = (const uint8_t *)term;
-    size_t m = 0;
-    while (c.k < c.nk) {
-        const uint8_t *start = c.p;
-        uint64_t pre = 0, suf, v;
-        if (c.k > 0 && usj_varint_get(&c.p, c.end, &pre))
-            return dict_corrupt("truncated entry", c.blk);
-        if (usj_varint_get(&c.p, c.end, &suf))
-            return dict_corrupt("truncated entry", c.blk);
-        if (pre > c.len || suf > USJ_MAX_TERM_BYTES - pre || pre + suf == 0 ||
-            suf > (uint64_t)(c.end - c.p))
-            return dict_corrupt("bad term length", c.blk);
+    const uint8_t *p = c.p, *end = c.end;
+    uint64_t off = c.off, pos_off = c.pos_off;
+    size_t m = 0, plen = 0;
+    for (uint32_t k = 0; k < c.nk; k++) {
+        uint64_t pre = 0, suf;
+        if (k > 0 && usj_varint_get(&p, end, &pre))
+            return dict_corrupt("truncated entry", b);
+        if (usj_varint_get(&p, end, &suf))
+            return dict_corrupt("truncated entry", b);
+        if (pre > plen || suf > USJ_MAX_TERM_BYTES - pre || pre + suf == 0 ||
+            suf > (uint64_t)(end - p))
+            return dict_corrupt("bad term length", b);
         int r;
-        if (c.k > 0 && pre > m) {
+        if (k > 0 && pre > m) {
             r = -1;
-        } else if (c.k > 0 && pre < m) {
+        } else if (k > 0 && pre < m) {
             r = 1;
         } else {                    /* pre == m <= len */
             size_t i = 0, kl = len - (size_t)pre;
-            while (i < suf && i < kl && c.p[i] == key[pre + i])
+            while (i < suf && i < kl && p[i] == key[pre + i])
                 i++;
             m = (size_t)pre + i;
             if (i < suf && i < kl)
-                r = c.p[i] < key[pre + i] ? -1 : 1;
+                r = p[i] < key[pre + i] ? -1 : 1;
             else
                 r = suf < kl ? -1 : suf > kl;
         }
         if (r > 0)
             break;
-        if (r == 0) {
-            c.p = start;
-            if ((rc = dcur_next(&c)) < 0)
-                return rc;
-            *out = c.ti;
-            return 0;
-        }
-        c.p += suf;
-        c.len = (size_t)(pre + suf);
-        uint64_t lens[2];
-        for (int i = 0; i < 6; i++) {
-            if (usj_varint_get(&c.p, c.end, &v))
-                return dict_corrupt("truncated entry", c.blk);
-            if (i >= 4)
-                lens[i - 4] = v;
-        }
-        if (lens[0] > UINT64_MAX - c.off || lens[1] > UINT64_MAX - c.pos_off)
-            return dict_corrupt("postings offsets overflow", c.blk);
-        c.off += lens[0];
-        c.pos_off += lens[1];
-        c.k++;
+        p += suf;
+        if (r == 0)
+            return stats_get(&p, end, b, off, pos_off, out);
+        plen = (size_t)(pre + suf);
+        uint64_t l0, l1;
+        if (skip_counts(&p, end) || usj_varint_get(&p, end, &l0) ||
+            usj_varint_get(&p, end, &l1))
+            return dict_corrupt("truncated entry", b);
+        if (l0 > UINT64_MAX - off || l1 > UINT64_MAX - pos_off)
+            return dict_corrupt("postings offsets overflow", b);
+        off += l0;
+        pos_off += l1;
     }
     return usj_error_set(USJ_ENOTFOUND, "term not found");
 }

@@ -499,18 +499,11 @@ static void expect_lookup(usj_index *idx, const tlist *l, const char *s)
  * prefixes, extensions and neighbours (one byte changed) are found exactly
  * when they are terms too (the lookup steps over front-coded terms without
  * decoding them). */
-Test(index, term_lookup_agrees_with_enumeration)
+static void check_lookups(usj_index *idx, size_t min_terms)
 {
-    char *tmp = ixt_mkdtemp();
-    char idxp[4200];
-    snprintf(idxp, sizeof idxp, "%s/s.idx", tmp);
-    char **paths = seed_paths();
-    cr_assert_eq(ixt_build(idxp, paths, 0, NULL), 0);
-    usj_index *idx;
-    cr_assert_eq(usj_index_open(&idx, idxp, 0), 0, "%s", usj_error_last());
     tlist l = {0};
     cr_assert_eq(usj_index_prefix(idx, "", 0, collect_cb, &l), 0);
-    cr_assert_gt(l.n, 16 * 20, "%zu terms: several dictionary blocks", l.n);
+    cr_assert_gt(l.n, min_terms, "%zu terms: several dictionary blocks", l.n);
     unsigned found_other = 0;
     for (size_t i = 0; i < l.n; i++) {
         const char *t = l.t[i];
@@ -519,6 +512,8 @@ Test(index, term_lookup_agrees_with_enumeration)
         cr_assert_eq(usj_index_term(idx, t, len, &ti), 0, "[%s]", t);
         cr_assert_eq(ti.df, l.ti[i].df, "[%s]", t);
         cr_assert_eq(ti.cf, l.ti[i].cf);
+        cr_assert_eq(ti.max_tf, l.ti[i].max_tf);
+        cr_assert_eq(ti.min_len, l.ti[i].min_len);
         cr_assert_eq(ti.off, l.ti[i].off, "[%s]", t);
         cr_assert_eq(ti.len, l.ti[i].len);
         cr_assert_eq(ti.pos_off, l.ti[i].pos_off);
@@ -550,8 +545,55 @@ Test(index, term_lookup_agrees_with_enumeration)
         free(l.t[i]);
     free(l.t);
     free(l.ti);
+}
+
+Test(index, term_lookup_agrees_with_enumeration)
+{
+    char *tmp = ixt_mkdtemp();
+    char idxp[4200];
+    snprintf(idxp, sizeof idxp, "%s/s.idx", tmp);
+    char **paths = seed_paths();
+    cr_assert_eq(ixt_build(idxp, paths, 0, NULL), 0);
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, idxp, 0), 0, "%s", usj_error_last());
+    check_lookups(idx, 16 * 20);
     usj_index_unref(idx);
     ixt_free_paths(paths);
+    ixt_rmrf(tmp);
+}
+
+/* The same with statistics whose varints are long: a word 20000 times in
+ * one paragraph only (cf - df, max_tf and min_len of 3 bytes each, 10 bytes
+ * with df: more than one 8-byte load, so the lookup steps over them one
+ * varint at a time) among terms whose counts fit one 8-byte load (min_len
+ * of 3 bytes, the others of 1), in several blocks. */
+Test(index, term_lookup_steps_over_long_statistics)
+{
+    char *tmp = ixt_mkdtemp();
+    char idxp[4200];
+    snprintf(idxp, sizeof idxp, "%s/l.idx", tmp);
+    usj_buf text = USJ_BUF_INIT;
+    for (int i = 0; i < 20000; i++)
+        usj_buf_puts(&text, "wz ");
+    for (int i = 0; i < 26 * 26; i++)
+        usj_buf_printf(&text, "w%c%c ", 'a' + i / 26, 'a' + i % 26);
+    usj_buf_puts(&text, "\n\nwaa wab wzz\n");
+    usj_writer *w = NULL;
+    usj_writer_opts wo = {0};
+    cr_assert_eq(usj_writer_open(&w, idxp, &wo), 0, "%s", usj_error_last());
+    cr_assert_eq(usj_writer_add_file(w, "l.txt", text.data, text.len, NULL), 0,
+                 "%s", usj_error_last());
+    cr_assert_eq(usj_writer_commit(w, NULL), 0, "%s", usj_error_last());
+    usj_writer_free(w);
+    usj_buf_free(&text);
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, idxp, 0), 0, "%s", usj_error_last());
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, "wz", 2, &ti), 0);
+    cr_assert_geq(ti.max_tf, 16384, "%u", ti.max_tf);
+    cr_assert_geq(ti.cf - ti.df, 16384);
+    check_lookups(idx, 16 * 20);
+    usj_index_unref(idx);
     ixt_rmrf(tmp);
 }
 
