@@ -9,21 +9,29 @@
  *            USJ_LINGER_MS, so the last answer is not lost to a reset
  * Any socket error frees the connection at once.
  *
+ * I/O: plain libevent events on the socket and the connection's own two
+ * buffers (no bufferevent): a readable event is one read() into the input
+ * buffer (at most 4 x USJ_MAX_LINE_BYTES held: a line plus room to
+ * pipeline), lines are found with memchr and answered in place, and each
+ * answer is appended to the output buffer. A bufferevent cost an
+ * ioctl(FIONREAD) before every read and an allocation per answer (its
+ * evbuffer chains); here a request costs one read and one send.
+ *
  * Writing: answers are written to the socket at the end of the wake-up
- * that produced them (one writev for all the answers of that wake-up,
+ * that produced them (one send for all the answers of that wake-up,
  * conn_flush), not on a later write event: no epoll registration and no
  * extra loop iteration per request, and an answer leaves as soon as it is
  * made instead of after every other ready connection's search. Only what
- * the socket does not take at once waits for EV_WRITE (enabled then, and
- * disabled again once the output is empty). */
+ * the socket does not take at once waits for the write event (added then,
+ * and removed again once the output is empty). A failed send is reported
+ * by activating the write event, whose callback frees the connection, so
+ * nothing frees a connection inside conn_flush. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "daemon.h"
@@ -31,17 +39,29 @@
 
 enum { ST_NEW, ST_READ, ST_CLOSING, ST_LINGER };
 
+#define IN_MAX   (4u * USJ_MAX_LINE_BYTES)  /* input held per connection */
+#define IN_FIRST 2048u                      /* first input buffer */
+#define OUT_KEEP (64u * 1024u)  /* an empty output buffer larger than this
+                                   is released (memory stays flat) */
+
 struct conn {
-    int                 fd;
-    int                 state;
-    int                 eof;          /* client half-closed its side */
-    int                 blocked;      /* reading paused: too much unsent */
-    int                 linger_after; /* CLOSING ends in LINGER, not free */
-    worker             *w;
-    struct bufferevent *bev;
-    struct event       *resume;       /* continue after the request budget */
-    conn               *prev, *next;  /* worker's list */
-    conn               *qnext;        /* hand-over queue */
+    int           fd;
+    int           state;
+    int           eof;          /* client half-closed its side */
+    int           blocked;      /* reading paused: too much unsent */
+    int           linger_after; /* CLOSING ends in LINGER, not free */
+    int           reading;      /* rev added */
+    int           writing;      /* wev added */
+    int           werr;         /* a send failed: wev frees the connection */
+    worker       *w;
+    struct event *rev, *wev;
+    struct event *resume;       /* continue after the request budget */
+    char         *in;           /* input: in[ipos..ilen) not yet answered */
+    size_t        ipos, ilen, icap;
+    char         *out;          /* output: out[opos..olen) not yet sent */
+    size_t        opos, olen, ocap;
+    conn         *prev, *next;  /* worker's list */
+    conn         *qnext;        /* hand-over queue */
 };
 
 conn *conn_new(int fd)
@@ -73,31 +93,118 @@ static void conn_free(conn *c)
     w->nconns--;
     if (c->resume)
         event_free(c->resume);
-    if (c->bev)
-        bufferevent_free(c->bev);     /* BEV_OPT_CLOSE_ON_FREE closes fd */
-    else
-        close(c->fd);
+    if (c->rev)
+        event_free(c->rev);
+    if (c->wev)
+        event_free(c->wev);
+    close(c->fd);
+    free(c->in);
+    free(c->out);
     free(c);
     atomic_fetch_sub(&w->srv->conns_current, 1);
     if (atomic_load(&w->stopping) && w->nconns == 0)
         event_base_loopbreak(w->base);
 }
 
-/* Write what the output holds now; what the socket does not take is left
- * to the bufferevent's write event (enabled only then). Errors are left to
- * the bufferevent too: the write event reports them. */
+static size_t unsent(const conn *c) { return c->olen - c->opos; }
+
+/* The idle timeout (NULL: none) for the read and write events. */
+static const struct timeval *idle_tv(const conn *c, struct timeval *tv)
+{
+    unsigned s = c->w->srv->set.idle_timeout_s;
+    if (!s)
+        return NULL;
+    tv->tv_sec = (time_t)s;
+    tv->tv_usec = 0;
+    return tv;
+}
+
+static void read_on(conn *c, const struct timeval *tv)
+{
+    event_add(c->rev, tv);
+    c->reading = 1;
+}
+
+static void read_off(conn *c)
+{
+    if (c->reading)
+        event_del(c->rev);
+    c->reading = 0;
+}
+
+static void write_on(conn *c)
+{
+    if (c->writing)
+        return;
+    struct timeval tv;
+    event_add(c->wev, idle_tv(c, &tv));
+    c->writing = 1;
+}
+
+static void write_off(conn *c)
+{
+    if (c->writing)
+        event_del(c->wev);
+    c->writing = 0;
+}
+
+/* Send what the output holds now; what the socket does not take waits for
+ * the write event (added only then). Never frees c: a failed send marks it
+ * and activates the write event, whose callback frees it. */
 static void conn_flush(conn *c)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) == 0)
-        return;
-    /* a socket bufferevent keeps its output's front frozen so that only
-     * its write callback drains it; do what that callback does */
-    evbuffer_unfreeze(out, 1);
-    int n = evbuffer_write(out, c->fd);
-    evbuffer_freeze(out, 1);
-    if (evbuffer_get_length(out) > 0 || n < 0)
-        bufferevent_enable(c->bev, EV_WRITE);
+    while (c->opos < c->olen && !c->werr) {
+        ssize_t n = send(c->fd, c->out + c->opos, c->olen - c->opos,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            c->opos += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            write_on(c);
+            return;
+        } else {
+            dlog(DLOG_DEBUG, "fd %d: %s", c->fd, n < 0 ? strerror(errno) : "send");
+            c->werr = 1;
+            event_active(c->wev, EV_WRITE, 0);
+            return;
+        }
+    }
+    if (c->opos == c->olen) {
+        c->opos = c->olen = 0;
+        if (c->ocap > OUT_KEEP) {
+            free(c->out);
+            c->out = NULL;
+            c->ocap = 0;
+        }
+    }
+}
+
+/* Append an answer to the output; 0, or -1 when out of memory. */
+static int out_put(conn *c, const char *p, size_t n)
+{
+    if (c->opos && c->opos == c->olen)
+        c->opos = c->olen = 0;
+    if (n > c->ocap - c->olen) {
+        if (c->opos) {                  /* move the unsent part down first */
+            memmove(c->out, c->out + c->opos, c->olen - c->opos);
+            c->olen -= c->opos;
+            c->opos = 0;
+        }
+        if (n > c->ocap - c->olen) {
+            size_t cap = c->ocap ? c->ocap : 4096;
+            while (cap - c->olen < n)
+                cap *= 2;
+            char *q = realloc(c->out, cap);
+            if (!q)
+                return -1;
+            c->out = q;
+            c->ocap = cap;
+        }
+    }
+    memcpy(c->out + c->olen, p, n);
+    c->olen += n;
+    return 0;
 }
 
 /* Stop taking requests; close once the output has been sent. */
@@ -106,10 +213,9 @@ static void conn_close_after_output(conn *c, int linger)
     c->state = ST_CLOSING;
     c->linger_after = linger;
     c->blocked = 0;
-    bufferevent_disable(c->bev, EV_READ);
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    read_off(c);
     conn_flush(c);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    if (unsent(c) == 0 && !c->werr) {
         /* nothing left to write: the write callback will not run */
         if (!linger) {
             conn_free(c);
@@ -117,11 +223,20 @@ static void conn_close_after_output(conn *c, int linger)
         }
         c->state = ST_LINGER;
         shutdown(c->fd, SHUT_WR);
+        write_off(c);
         struct timeval tv = { USJ_LINGER_MS / 1000,
                               (USJ_LINGER_MS % 1000) * 1000 };
-        bufferevent_set_timeouts(c->bev, &tv, NULL);
-        bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
-        bufferevent_enable(c->bev, EV_READ);
+        read_on(c, &tv);
+    }
+}
+
+static void answer(conn *c)
+{
+    worker *w = c->w;
+    if (w->out.len && out_put(c, w->out.data, w->out.len) != 0) {
+        dlog(DLOG_ERROR, "fd %d: out of memory for an answer, closing", c->fd);
+        c->werr = 1;            /* the answer is lost: drop the connection */
+        event_active(c->wev, EV_WRITE, 0);
     }
 }
 
@@ -130,7 +245,7 @@ static void send_error(conn *c, const char *name, const char *msg)
     worker *w = c->w;
     usj_buf_clear(&w->out);
     if (usj_proto_format_error(&w->out, USJ_EINVAL, name, 0, msg) == 0)
-        evbuffer_add(bufferevent_get_output(c->bev), w->out.data, w->out.len);
+        answer(c);
     stats_add(&w->st.errors, 1);
 }
 
@@ -142,8 +257,7 @@ static int handle_line(conn *c, const char *line, size_t len)
         len--;
     usj_buf_clear(&w->out);
     int r = commands_execute(w, line, len);
-    if (w->out.len)
-        evbuffer_add(bufferevent_get_output(c->bev), w->out.data, w->out.len);
+    answer(c);
     return r;
 }
 
@@ -152,52 +266,44 @@ static int handle_line(conn *c, const char *line, size_t len)
  * inside (closing): nothing touches c then. */
 static int conn_process(conn *c, int no_budget)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
     unsigned budget = USJ_REQS_PER_EVENT;
-    while (c->state == ST_READ) {
-        if (evbuffer_get_length(out) >= USJ_MAX_PENDING_OUTPUT) {
+    while (c->state == ST_READ && !c->werr) {
+        if (unsent(c) >= USJ_MAX_PENDING_OUTPUT) {
             /* the client does not read its answers: stop reading until
              * the write callback sees the output drained to half */
             c->blocked = 1;
-            bufferevent_disable(c->bev, EV_READ);
-            bufferevent_setwatermark(c->bev, EV_WRITE,
-                                     USJ_MAX_PENDING_OUTPUT / 2, 0);
-            bufferevent_enable(c->bev, EV_WRITE);
+            read_off(c);
+            write_on(c);
             return 1;
         }
         if (!no_budget && budget-- == 0) {
             event_active(c->resume, EV_TIMEOUT, 0);
             return 1;
         }
-        size_t eol_len = 0;
-        struct evbuffer_ptr eol =
-            evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-        size_t avail = evbuffer_get_length(in);
-        if (eol.pos < 0 && avail <= USJ_MAX_LINE_BYTES && !c->eof)
+        const char *p = c->in + c->ipos;
+        size_t avail = c->ilen - c->ipos;
+        const char *eol = avail ? memchr(p, '\n', avail) : NULL;
+        if (!eol && avail <= USJ_MAX_LINE_BYTES && !c->eof)
             return 1;                                 /* need more bytes */
-        size_t len = eol.pos < 0 ? avail : (size_t)eol.pos;
+        size_t len = eol ? (size_t)(eol - p) : avail;
         if (len > USJ_MAX_LINE_BYTES) {
             send_error(c, "TOOLONG", "request line longer than "
                        "USJ_MAX_LINE_BYTES (16384 bytes)");
             dlog(DLOG_INFO, "fd %d: request line too long, closing", c->fd);
-            evbuffer_drain(in, avail);
+            c->ipos = c->ilen;
             conn_close_after_output(c, 1);
             return 0;
         }
-        if (eol.pos < 0 && avail == 0) {
+        if (!eol && avail == 0) {
             conn_close_after_output(c, 0);            /* EOF, all answered */
             return 0;
         }
         /* a complete line, or the last unterminated one after EOF */
-        size_t take = eol.pos < 0 ? avail : len + eol_len;
-        const char *line = (const char *)evbuffer_pullup(in, (ev_ssize_t)take);
-        int r = CMD_CONTINUE;
-        if (line)
-            r = handle_line(c, line, len);
-        evbuffer_drain(in, take);
+        size_t take = eol ? len + 1 : avail;
+        int r = handle_line(c, p, len);
+        c->ipos += take;
         if (r == CMD_CLOSE) {
-            evbuffer_drain(in, evbuffer_get_length(in));
+            c->ipos = c->ilen;
             conn_close_after_output(c, 1);
             return 0;
         }
@@ -205,15 +311,77 @@ static int conn_process(conn *c, int no_budget)
     return 1;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* Read what the socket has (one read, as much as the input may hold).
+ * Returns 1 (bytes or nothing yet), 0 at EOF, -1 on an error. */
+static int conn_read(conn *c)
 {
+    if (c->ipos) {                      /* keep the unanswered part only */
+        memmove(c->in, c->in + c->ipos, c->ilen - c->ipos);
+        c->ilen -= c->ipos;
+        c->ipos = 0;
+    }
+    if (c->ilen == c->icap && c->icap < IN_MAX) {
+        size_t cap = c->icap ? c->icap * 2 : IN_FIRST;
+        if (cap > IN_MAX)
+            cap = IN_MAX;
+        char *q = realloc(c->in, cap);
+        if (!q)
+            return -1;
+        c->in = q;
+        c->icap = cap;
+    }
+    if (c->ilen == c->icap)
+        return 1;                       /* full: answer first */
+    for (;;) {
+        ssize_t n = read(c->fd, c->in + c->ilen, c->icap - c->ilen);
+        if (n > 0) {
+            c->ilen += (size_t)n;
+            return 1;
+        }
+        if (n == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
+    }
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
     conn *c = arg;
-    if (c->state == ST_LINGER) {
-        struct evbuffer *in = bufferevent_get_input(bev);
-        evbuffer_drain(in, evbuffer_get_length(in));
+    if (what & EV_TIMEOUT) {
+        if (c->state == ST_READ)
+            dlog(DLOG_DEBUG, "fd %d: idle timeout, closing", c->fd);
+        conn_free(c);
         return;
     }
-    if (c->state == ST_READ && !c->blocked && conn_process(c, 0))
+    if (c->state == ST_LINGER) {
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(c->fd, buf, sizeof buf)) > 0)
+            ;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            conn_free(c);       /* the peer is gone (or failed) */
+        return;
+    }
+    if (c->state != ST_READ || c->blocked)
+        return;
+    int r = conn_read(c);
+    if (r < 0) {
+        dlog(DLOG_DEBUG, "fd %d: %s", c->fd, strerror(errno));
+        conn_free(c);
+        return;
+    }
+    if (r == 0) {
+        /* half-closed: answer what was received, then close */
+        c->eof = 1;
+        read_off(c);
+        if (conn_process(c, 1))
+            conn_flush(c);
+        return;
+    }
+    if (conn_process(c, 0))
         conn_flush(c);
 }
 
@@ -225,11 +393,22 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
         conn_flush(c);
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+static void write_cb(evutil_socket_t fd, short what, void *arg)
 {
+    (void)fd;
     conn *c = arg;
-    size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+    if (c->werr || (what & EV_TIMEOUT)) {
+        if (what & EV_TIMEOUT)
+            dlog(DLOG_DEBUG, "fd %d: write timeout, closing", c->fd);
+        conn_free(c);
+        return;
+    }
+    conn_flush(c);
+    if (c->werr)
+        return;                 /* the write event runs again and frees it */
+    size_t left = unsent(c);
     if (c->state == ST_CLOSING && left == 0) {
+        write_off(c);
         if (!c->linger_after) {
             conn_free(c);
             return;
@@ -240,42 +419,19 @@ static void write_cb(struct bufferevent *bev, void *arg)
     if (c->state == ST_READ && c->blocked &&
         left <= USJ_MAX_PENDING_OUTPUT / 2) {
         c->blocked = 0;
-        bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-        bufferevent_enable(c->bev, EV_READ);
-        if (!conn_process(c, 0))
+        if (!c->eof) {
+            struct timeval tv;
+            read_on(c, idle_tv(c, &tv));
+        }
+        if (!conn_process(c, c->eof))
             return;
-        left = evbuffer_get_length(bufferevent_get_output(bev));
+        conn_flush(c);
+        if (c->werr)
+            return;
+        left = unsent(c);
     }
     if (c->state == ST_READ && !c->blocked && left == 0)
-        bufferevent_disable(c->bev, EV_WRITE);   /* until a write falls short */
-}
-
-static void event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    (void)bev;
-    conn *c = arg;
-    if (what & BEV_EVENT_ERROR) {
-        dlog(DLOG_DEBUG, "fd %d: %s", c->fd, strerror(errno));
-        conn_free(c);
-        return;
-    }
-    if (what & BEV_EVENT_TIMEOUT) {
-        if (c->state == ST_READ)
-            dlog(DLOG_DEBUG, "fd %d: idle timeout, closing", c->fd);
-        conn_free(c);
-        return;
-    }
-    if (what & BEV_EVENT_EOF) {
-        if (c->state != ST_READ) {
-            conn_free(c);      /* lingering or closing: the peer is gone */
-            return;
-        }
-        /* half-closed: answer what was received, then close */
-        c->eof = 1;
-        c->blocked = 0;
-        if (conn_process(c, 1))
-            conn_flush(c);
-    }
+        write_off(c);           /* until a send falls short */
 }
 
 void conn_start(worker *w, conn *c)
@@ -286,24 +442,17 @@ void conn_start(worker *w, conn *c)
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
-    c->bev = bufferevent_socket_new(w->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
+    c->rev = event_new(w->base, c->fd, EV_READ | EV_PERSIST, read_cb, c);
+    c->wev = event_new(w->base, c->fd, EV_WRITE | EV_PERSIST, write_cb, c);
     c->resume = event_new(w->base, -1, 0, resume_cb, c);
-    if (!c->bev || !c->resume) {
+    if (!c->rev || !c->wev || !c->resume) {
         dlog(DLOG_ERROR, "fd %d: out of memory for the connection", c->fd);
         conn_free(c);
         return;
     }
     c->state = ST_READ;
-    bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-    /* bound the input buffered per client: a line, plus room to pipeline */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * USJ_MAX_LINE_BYTES);
-    if (w->srv->set.idle_timeout_s) {
-        struct timeval tv = { (time_t)w->srv->set.idle_timeout_s, 0 };
-        bufferevent_set_timeouts(c->bev, &tv, &tv);
-    }
-    /* EV_WRITE (on by default) only when a write falls short: conn_flush */
-    bufferevent_disable(c->bev, EV_WRITE);
-    bufferevent_enable(c->bev, EV_READ);
+    struct timeval tv;
+    read_on(c, idle_tv(c, &tv));
 }
 
 void conn_shutdown_all(worker *w)
@@ -312,29 +461,27 @@ void conn_shutdown_all(worker *w)
     while (c) {
         conn *next = c->next;
         if (c->state == ST_READ) {
-            /* answer the complete requests already received, then close */
-            bufferevent_disable(c->bev, EV_READ);
+            /* answer the complete requests already received, then close;
+             * a partial last line is dropped */
+            read_off(c);
             c->blocked = 0;
             c->eof = 0;
-            conn *save = c;
-            /* process without a budget; a partial last line is dropped */
-            struct evbuffer *in = bufferevent_get_input(c->bev);
-            for (;;) {
-                size_t eol_len = 0;
-                struct evbuffer_ptr eol =
-                    evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-                if (eol.pos < 0 || (size_t)eol.pos > USJ_MAX_LINE_BYTES)
+            while (!c->werr) {
+                const char *p = c->in + c->ipos;
+                size_t avail = c->ilen - c->ipos;
+                const char *eol = avail ? memchr(p, '\n', avail) : NULL;
+                if (!eol || (size_t)(eol - p) > USJ_MAX_LINE_BYTES)
                     break;
-                size_t take = (size_t)eol.pos + eol_len;
-                const char *line =
-                    (const char *)evbuffer_pullup(in, (ev_ssize_t)take);
-                int r = line ? handle_line(c, line, (size_t)eol.pos)
-                             : CMD_CLOSE;
-                evbuffer_drain(in, take);
+                int r = handle_line(c, p, (size_t)(eol - p));
+                c->ipos += (size_t)(eol - p) + 1;
                 if (r == CMD_CLOSE)
                     break;
             }
-            conn_close_after_output(save, 0);
+            c->ipos = c->ilen = 0;
+            if (c->werr)
+                conn_free(c);
+            else
+                conn_close_after_output(c, 0);
         } else if (c->state == ST_LINGER) {
             conn_free(c);
         }

@@ -16,7 +16,6 @@
 
 struct event_base;
 struct event;
-struct bufferevent;
 struct evconnlistener;
 
 /* ------------------------------------------------------------ settings */

@@ -662,6 +662,67 @@ Test(daemon, pipelined_thousand_without_cache, .timeout = 120, .fini = teardown)
     pipelined((const char *[]){ "--cache", "0", NULL });
 }
 
+/* Requests cut at every kind of place and sent in pieces (a byte, a few, a
+ * few KB) with pauses, so that the daemon reads them piecemeal: a line
+ * split across reads, several lines in one read with a partial one after,
+ * lines nearly USJ_MAX_LINE_BYTES long arriving after short ones (the
+ * input buffer grows and moves its unanswered part down), CRLF endings. */
+Test(daemon, requests_split_across_reads, .timeout = 120, .fini = teardown)
+{
+    daemon_proc d;
+    setup_dir(&d);
+    start_daemon(&d, NULL);
+    int fd = connect_tcp(d.port);
+    size_t cap = 200000, n = 0;
+    char *req = malloc(cap);
+    int kinds[60];
+    for (int i = 0; i < 60; i++) {
+        kinds[i] = i % 4;
+        if (kinds[i] == 0) {                 /* a long padded PING */
+            size_t pad = 1000 + (size_t)i * 250;
+            memcpy(req + n, "PING", 4);
+            memset(req + n + 4, ' ', pad);
+            n += 4 + pad;
+            req[n++] = '\n';
+        } else {
+            const char *r = kinds[i] == 1 ? "COUNT \"Section 232\"\r\n"
+                          : kinds[i] == 2 ? "PING\n" : "SEARCH LIMIT 1 tariff\n";
+            memcpy(req + n, r, strlen(r));
+            n += strlen(r);
+        }
+    }
+    cr_assert_lt(n, cap);
+    static const size_t pieces[] = { 1, 7, 3, 100, 4093, 1, 12000, 2, 333 };
+    size_t off = 0;
+    for (unsigned k = 0; off < n; k++) {
+        size_t m = pieces[k % (sizeof pieces / sizeof pieces[0])];
+        if (m > n - off)
+            m = n - off;
+        send_all(fd, req + off, m);
+        off += m;
+        if (k % 3 == 0)
+            msleep(2);
+    }
+    free(req);
+    lines l;
+    lines_init(&l, fd);
+    char status[4096];
+    for (int i = 0; i < 60; i++) {
+        if (kinds[i] == 0 || kinds[i] == 2) {
+            cr_assert_str_eq(next_line(&l), "OK PONG", "answer %d", i);
+        } else if (kinds[i] == 1) {
+            cr_assert_str_eq(next_line(&l), "OK 4", "answer %d", i);
+        } else {
+            int k = read_block(&l, status, sizeof status, NULL);
+            cr_assert_eq(k, 1, "answer %d: %s", i, status);
+        }
+    }
+    lines_free(&l);
+    close(fd);
+    stop_daemon(&d);
+    cleanup_dir(&d);
+}
+
 /* ------------------------------------------------------------ concurrency */
 
 typedef struct client_arg {
