@@ -297,39 +297,52 @@ static uint64_t prefix_docs(uint32_t *d, uint32_t n, uint32_t base)
     return acc - 1;
 }
 
-/* Decode block b's doc ids (its tfs wait for load_tfs). */
-static int load_block(usj_postings *p, uint32_t b)
+/* Decode block b's doc ids into docs[] (its first n entries); *tf_at gets
+ * the start of its tf run. Returns n, or 0 with *rc set (USJ_ECORRUPT). */
+static uint32_t decode_docs(const usj_postings *p, uint32_t b, uint32_t *docs,
+                            const uint8_t **tf_at, int *rc)
 {
     const uint8_t *s = p->data, *e = p->end;
     uint32_t base = 0;
+    *rc = 0;
     if (p->skips) {
         uint32_t off = skip32(p, b, 1);
         if (off > (size_t)(p->end - p->data))
-            return corrupt(p, "skip entry points outside the list", b);
+            return *rc = corrupt(p, "skip entry points outside the list", b), 0;
         s = p->data + off;
         if (b + 1 < p->nblocks) {
             uint32_t next = skip32(p, b + 1, 1);
             if (next < off || next > (size_t)(p->end - p->data))
-                return corrupt(p, "skip entries out of order", b);
+                return *rc = corrupt(p, "skip entries out of order", b), 0;
             e = p->data + next;
         }
         if (b > 0)
             base = skip32(p, b - 1, 0) + 1;
         if (b > 0 && base == 0)
-            return corrupt(p, "skip entry doc id overflows", b);
+            return *rc = corrupt(p, "skip entry doc id overflows", b), 0;
     }
     uint32_t n = b + 1 < p->nblocks ? USJ_BLOCK_DOCS : p->df - b * USJ_BLOCK_DOCS;
-    const uint8_t *q;
-    if (usj_codec_decode_group(s, e, p->docs, n, &q))
-        return corrupt(p, "truncated or malformed block", b);
+    if (usj_codec_decode_group(s, e, docs, n, tf_at))
+        return *rc = corrupt(p, "truncated or malformed block", b), 0;
     /* doc = previous + 1 + gap: strictly increasing, so checking the last
      * bounds them all */
-    if (prefix_docs(p->docs, n, base) >= p->idx->ndocs)
-        return corrupt(p, "doc id out of range", b);
+    if (prefix_docs(docs, n, base) >= p->idx->ndocs)
+        return *rc = corrupt(p, "doc id out of range", b), 0;
     /* tf <= the doc's length is checked by the deep check only: reading
      * the length here would cost a cache miss per posting */
-    if (p->skips && p->docs[n - 1] != skip32(p, b, 0))
-        return corrupt(p, "block's last doc differs from its skip entry", b);
+    if (p->skips && docs[n - 1] != skip32(p, b, 0))
+        return *rc = corrupt(p, "block's last doc differs from its skip entry", b), 0;
+    return n;
+}
+
+/* Decode block b's doc ids (its tfs wait for load_tfs). */
+static int load_block(usj_postings *p, uint32_t b)
+{
+    const uint8_t *q;
+    int rc;
+    uint32_t n = decode_docs(p, b, p->docs, &q, &rc);
+    if (!n)
+        return rc;
     for (uint32_t i = n; i < USJ_BLOCK_DOCS_MAX + 7; i++)
         p->docs[i] = UINT32_MAX;            /* stops advance's windows */
     if (p->prefetch)
@@ -792,6 +805,44 @@ float usj_postings_max_impact(usj_postings *p)
         }
     }
     return p->max_impact;
+}
+
+uint32_t usj_postings_nblocks(const usj_postings *p)
+{
+    return p->nblocks;
+}
+
+float usj_postings_impact_at(usj_postings *p, uint32_t b)
+{
+    if (b >= p->nblocks)
+        return 0.0f;
+    return p->skips ? skip_impact(p, b) : block0_impact(p);
+}
+
+uint32_t usj_postings_read_block(usj_postings *p, uint32_t b, uint32_t *docs,
+                                 uint32_t *tfs)
+{
+    if (p->err || b >= p->nblocks)
+        return 0;
+    int rc;
+    if (b == p->blk) {          /* decoded already (block 0 from the open) */
+        if (load_tfs(p))
+            return 0;
+        memcpy(docs, p->docs, p->n * sizeof *docs);
+        memcpy(tfs, p->tfs, p->n * sizeof *tfs);
+        return p->n;
+    }
+    const uint8_t *q, *e = p->end, *qe;
+    uint32_t n = decode_docs(p, b, docs, &q, &rc);
+    if (n) {
+        if (p->skips && b + 1 < p->nblocks)
+            e = p->data + skip32(p, b + 1, 1);  /* checked by decode_docs */
+        if (!usj_codec_decode_group(q, e, tfs, n, &qe))
+            return n;
+        rc = corrupt(p, "truncated or malformed block", b);
+    }
+    p->err = rc;
+    return 0;
 }
 
 void usj_postings_prefetch_lengths(usj_postings *p, int on)

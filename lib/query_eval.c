@@ -20,8 +20,9 @@
  * bound per candidate), and an OR of terms whose longest list has N docs
  * reports that length: `total` becomes a lower bound (total_relation).
  * The hits are the same either way. Pruning: a single-term query
- * has total = df and walks only blocks whose upper bound (idf times the
- * block's largest term impact, stored in its skip entry) beats the heap; an
+ * has total = df and decodes its blocks best first by upper bound (idf
+ * times the block's largest term impact, stored in its skip entry), until
+ * the best block left cannot beat the heap; an
  * OR of terms (also a prefix) runs MaxScore on per-list bounds (idf times
  * the list's largest impact) and skips whole blocks of the last essential
  * list on block bounds; other trees (AND, phrases) count every match but
@@ -994,44 +995,125 @@ static void ent_sort(ent *e, size_t n)
 
 /* ------------------------------------------------------------ run */
 
-/* Single term: total = df; only blocks whose bound beats the heap. A doc
- * scoring exactly the heap's worst cannot enter (it comes later in corpus
- * order), so a block whose bound equals it is skipped too. */
+/* Counts n steps of work (tick's unit); returns 1 once the deadline passed. */
+static inline int tick_n(sctx *cx, uint32_t n)
+{
+    uint32_t was = cx->work;
+    cx->work += n;
+    if (was / USJ_QUERY_CHECK_EVERY != cx->work / USJ_QUERY_CHECK_EVERY &&
+        now_ns() > cx->deadline_ns)
+        cx->timed_out = 1;
+    return cx->timed_out;
+}
+
+/* A block of a list and its stored impact, in a max-heap by impact (ties:
+ * the earlier block first). */
+typedef struct bent {
+    float    imp;
+    uint32_t b;
+} bent;
+
+static inline int bent_below(const bent *x, const bent *y)
+{
+    return x->imp < y->imp || (x->imp == y->imp && x->b > y->b);
+}
+
+static void bent_down(bent *a, uint32_t n, uint32_t i)
+{
+    bent x = a[i];
+    for (;;) {
+        uint32_t l = 2 * i + 1, m = l;
+        if (l >= n)
+            break;
+        if (l + 1 < n && bent_below(&a[l], &a[l + 1]))
+            m = l + 1;
+        if (!bent_below(&x, &a[m]))
+            break;
+        a[i] = a[m];
+        i = m;
+    }
+    a[i] = x;
+}
+
+/* Offers the n docs of one decoded block of term t (tfs less one). A full
+ * heap takes a doc only if w*tf/(tf + K(dl)) beats its worst: checked
+ * first without dividing (w widened by 1e-9, so it never drops a doc that
+ * would enter, ties included: heap_offer then orders them by doc). docs[]
+ * has room for 8 more entries (the prefetch reads ahead). */
+static void term_block(const sctx *cx, const it *t, heap *h, uint32_t *docs,
+                       const uint32_t *tfs, uint32_t n)
+{
+    const uint32_t *dls = cx->doclens;
+    double ww = t->w * (1.0 + 1e-9);
+    usj_rank_normc nc = usj_rank_norm_coeffs(cx->avgdl);
+    double lim = h->n == h->k && !cx->no_prune ? h->e[0].s : -INFINITY;
+    for (uint32_t i = n; i < n + 8; i++)
+        docs[i] = docs[n - 1];
+    for (uint32_t i = 0; i < 8 && i < n; i++)
+        __builtin_prefetch(dls + docs[i]);
+    for (uint32_t i = 0; i < n; i++) {
+        __builtin_prefetch(dls + docs[i + 8]);
+        uint32_t tf = tfs[i] + 1, dl = dls[docs[i]];
+        if (usj_rank_bm25_at_most(ww, tf, dl, lim, nc))
+            continue;
+        if (heap_offer(h, usj_rank_bm25(t->w, tf, dl, cx->avgdl), docs[i]) &&
+            h->n == h->k && !cx->no_prune)
+            lim = h->e[0].s;
+    }
+}
+
+/* Single term: total = df. The blocks are visited best first, from a
+ * max-heap of their stored impacts (built in O(blocks) from the skip
+ * entries, no block decoded): the first ones fill the heap with high
+ * scores, and once the best block left has a bound below the heap's worst
+ * score no block left can enter: stop. A bound equal to the worst is still
+ * visited (a doc scoring exactly the worst enters when it comes earlier in
+ * corpus order). Without pruning, or when the block heap cannot be
+ * allocated, the blocks are walked in doc order (the threshold still
+ * skips, and is only less tight). */
 static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
 {
     *total = t->ti.df;
     if (h->k == 0)
         return;
-    usj_postings_prefetch_lengths(t->p, 1);     /* every doc read is scored */
-    double ww = t->w * (1.0 + 1e-9);
-    usj_rank_normc nc = usj_rank_norm_coeffs(cx->avgdl);
-    uint32_t d = 0;
-    for (;;) {
-        if (tick(cx))
-            return;
-        uint32_t last = usj_postings_shallow(t->p, d);
-        if (last == USJ_DOC_END)
-            return;
+    usj_postings *p = t->p;
+    uint32_t nb = usj_postings_nblocks(p);
+    uint32_t docs[USJ_BLOCK_DOCS_MAX + 8], tfs[USJ_BLOCK_DOCS_MAX];
+    bent sbuf[64], *bh = NULL;
+    if (!cx->no_prune && nb > 1)
+        bh = nb <= sizeof sbuf / sizeof *sbuf ? sbuf : malloc(nb * sizeof *bh);
+    if (bh) {
+        for (uint32_t b = 0; b < nb; b++)
+            bh[b] = (bent){usj_postings_impact_at(p, b), b};
+        for (uint32_t i = nb / 2; i-- > 0;)
+            bent_down(bh, nb, i);
+    }
+    for (uint32_t i = 0, m = nb; i < nb; i++) {
+        uint32_t b = i;
+        float imp;
+        if (bh) {
+            b = bh[0].b;
+            imp = bh[0].imp;
+            bh[0] = bh[--m];
+            bent_down(bh, m, 0);
+        } else {
+            imp = usj_postings_impact_at(p, b);
+        }
         if (h->n == h->k && !cx->no_prune &&
-            usj_rank_impact_bound(t->idf, usj_postings_block_impact(t->p)) <= h->e[0].s) {
-            d = last + 1;
+            usj_rank_impact_bound(t->idf, imp) < h->e[0].s) {
+            if (bh)
+                break;
             continue;
         }
-        uint32_t x;
-        while ((x = adv_term(t, d)) != USJ_DOC_END && x <= last) {
-            uint32_t tf = usj_postings_freq(t->p), dl = cx->doclens[x];
-            /* a full heap takes the doc only if w*tf/(tf + K(dl)) beats its
-             * worst: checked first without dividing (widened by 1e-9, so
-             * it never drops a doc that would enter) */
-            if (h->n < h->k || cx->no_prune ||
-                !usj_rank_bm25_at_most(ww, tf, dl, h->e[0].s, nc))
-                heap_offer(h, usj_rank_bm25(t->w, tf, dl, cx->avgdl), x);
-            d = x + 1;
-        }
-        if (x == USJ_DOC_END)
-            return;
-        d = x;
+        uint32_t n = usj_postings_read_block(p, b, docs, tfs);
+        if (n == 0)
+            break;                  /* damaged: usj_search reports it */
+        term_block(cx, t, h, docs, tfs, n);
+        if (tick_n(cx, n))
+            break;
     }
+    if (bh != sbuf)
+        free(bh);
 }
 
 /* Bound of score(t) on the doc the tree is on, from the impacts of the

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "format.h"
 #include "limits.h"
@@ -342,4 +343,138 @@ Test(blockmax, damaged_impact_is_corruption)
     }
     usj_analyzer_free(an);
     free(bytes);
+}
+
+/* Single words: the blocks are visited best first (largest impact first),
+ * yet the hits are exactly, doc for doc and bit for bit, the unpruned
+ * walk's in doc order, also when the cut falls inside a run of equal scores
+ * (the corpus's many short paragraphs with the same tf and length score
+ * the same: an equal-scoring doc from an earlier block visited later must
+ * still take the place of a later one). */
+Test(blockmax, single_word_best_first_keeps_ties_in_corpus_order)
+{
+    usj_index *idx = NULL;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0, "%s", usj_error_last());
+    usj_analyzer *an = NULL;
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+    static const uint32_t limits[][2] = {{1, 0}, {2, 0}, {5, 0}, {10, 0}, {10, 7},
+                                         {17, 0}, {64, 0}, {129, 0}, {300, 0}};
+    unsigned ties = 0, searches = 0;
+    for (unsigned wi = 0; wi < 40; wi++) {
+        char wd[16];
+        word(wd, wi);
+        usj_query *q = NULL;
+        cr_assert_geq(usj_query_parse(&q, wd, strlen(wd), an), 0);
+        for (size_t l = 0; l < sizeof limits / sizeof *limits; l++) {
+            usj_search_opts o = {0};
+            o.limit = limits[l][0];
+            o.offset = limits[l][1];
+            o.flags = USJ_SEARCH_NOTEXT;
+            usj_results *a = NULL, *b = NULL, *c = NULL;
+            cr_assert_eq(usj_search(&a, idx, q, &o), 0, "%s", usj_error_last());
+            o.flags |= USJ_SEARCH_NOPRUNE;
+            cr_assert_eq(usj_search(&b, idx, q, &o), 0, "%s", usj_error_last());
+            o.limit++;                  /* one more: is the cut inside a tie? */
+            cr_assert_eq(usj_search(&c, idx, q, &o), 0, "%s", usj_error_last());
+            cr_assert_eq(a->total, b->total, "%s", wd);
+            cr_assert_eq(a->nhits, b->nhits, "%s", wd);
+            for (size_t i = 0; i < a->nhits; i++) {
+                cr_assert_eq(a->hits[i].doc, b->hits[i].doc, "%s limit %u+%u: hit %zu",
+                             wd, limits[l][0], limits[l][1], i);
+                cr_assert(a->hits[i].score == b->hits[i].score, "%s: hit %zu", wd, i);
+            }
+            size_t n = b->nhits;
+            if (c->nhits > n && n > 0 && c->hits[n].score == c->hits[n - 1].score)
+                ties++;
+            searches++;
+            usj_results_free(a);
+            usj_results_free(b);
+            usj_results_free(c);
+        }
+        usj_query_free(q);
+    }
+    cr_assert_eq(searches, 40 * sizeof limits / sizeof *limits);
+    /* else the ties were never at stake */
+    cr_assert_geq(ties, 20, "%u of %u cuts inside a tie", ties, searches);
+    usj_analyzer_free(an);
+    usj_index_unref(idx);
+}
+
+/* Block-level access (usj_postings_read_block) gives what the cursor
+ * gives, in any order; a damaged block read that way makes a single-word
+ * search fail with USJ_ECORRUPT instead of returning short results. */
+Test(blockmax, read_block_matches_cursor_and_reports_damage)
+{
+    usj_index *idx = NULL;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0, "%s", usj_error_last());
+    char wd[16];
+    word(wd, 0);
+    usj_term_info ti;
+    cr_assert_eq(usj_index_term(idx, wd, strlen(wd), &ti), 0);
+    usj_postings *p, *c;
+    cr_assert_eq(usj_postings_open(&p, idx, &ti), 0);
+    cr_assert_eq(usj_postings_open(&c, idx, &ti), 0);
+    uint32_t nb = usj_postings_nblocks(p), best = 0;
+    cr_assert_eq(nb, (ti.df + USJ_BLOCK_DOCS - 1) / USJ_BLOCK_DOCS);
+    static uint32_t docs[256 * USJ_BLOCK_DOCS_MAX], tfs[256 * USJ_BLOCK_DOCS_MAX];
+    cr_assert_leq(nb, 256);
+    uint32_t at[256];
+    /* backwards, then the cursor forwards */
+    for (uint32_t b = nb; b-- > 0;) {
+        at[b] = usj_postings_read_block(p, b, docs + b * USJ_BLOCK_DOCS_MAX,
+                                        tfs + b * USJ_BLOCK_DOCS_MAX);
+        cr_assert_eq(at[b], b + 1 < nb ? USJ_BLOCK_DOCS : ti.df - b * USJ_BLOCK_DOCS);
+        if (usj_postings_impact_at(p, b) > usj_postings_impact_at(p, best))
+            best = b;
+    }
+    cr_assert_eq(usj_postings_read_block(p, nb, docs, tfs), 0);
+    cr_assert_eq(usj_postings_impact_at(p, nb), 0.0f);
+    cr_assert_eq(usj_postings_impact_at(p, best), usj_postings_max_impact(c));
+    uint32_t b = 0, i = 0;
+    for (uint32_t d = usj_postings_next(c); d != USJ_DOC_END; d = usj_postings_next(c)) {
+        if (i == at[b]) {
+            b++;
+            i = 0;
+        }
+        cr_assert_eq(docs[b * USJ_BLOCK_DOCS_MAX + i], d);
+        cr_assert_eq(tfs[b * USJ_BLOCK_DOCS_MAX + i] + 1, usj_postings_freq(c));
+        i++;
+    }
+    cr_assert_eq(b, nb - 1);
+    cr_assert_eq(usj_postings_error(p), 0);
+    usj_postings_free(p);
+    usj_postings_free(c);
+    /* damage the doc ids of the block with the largest impact: the
+     * best-first walk reads it first */
+    size_t len = 0;
+    char *bytes = fx_slurp(g_idx, &len);
+    cr_assert_not_null(bytes);
+    const uint8_t *sk = idx->sec[USJ_SECTION_POSTINGS].p + ti.off;
+    size_t blk = (size_t)(sk - idx->map) + (size_t)nb * USJ_SKIP_ENTRY +
+                 usj_ld32(sk + (size_t)best * USJ_SKIP_ENTRY + 4);
+    usj_index_unref(idx);
+    bytes[blk + 1] ^= 0x5a;
+    bytes[blk + 2] ^= 0xa5;
+    char bad[700];
+    snprintf(bad, sizeof bad, "%s/badblk.idx", g_dir);
+    FILE *f = fopen(bad, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+    free(bytes);
+    cr_assert_eq(usj_index_open(&idx, bad, USJ_OPEN_NOVERIFY), 0, "%s", usj_error_last());
+    usj_analyzer *an = NULL;
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+    usj_query *q = NULL;
+    cr_assert_geq(usj_query_parse(&q, wd, strlen(wd), an), 0);
+    usj_results *r = NULL;
+    usj_search_opts o = {0};
+    o.limit = 10;
+    o.flags = USJ_SEARCH_NOTEXT;
+    cr_assert_eq(usj_search(&r, idx, q, &o), USJ_ECORRUPT, "%s", usj_error_last());
+    cr_assert_null(r);
+    usj_query_free(q);
+    usj_analyzer_free(an);
+    usj_index_unref(idx);
+    unlink(bad);
 }

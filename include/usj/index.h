@@ -176,6 +176,17 @@ uint32_t usj_postings_shallow(usj_postings *p, uint32_t target);
  * usj_postings_error() report USJ_ECORRUPT. */
 float usj_postings_block_impact(usj_postings *p);
 float usj_postings_max_impact(usj_postings *p);
+/* Block-level access, in any order and without moving the cursor (for
+ * top-k evaluation that visits the blocks with the largest impacts first):
+ * the list's number of blocks (of up to 128 docs); block b's impact as
+ * usj_postings_block_impact gives it (0 for b >= nblocks); block b's doc ids
+ * into docs[] and its tfs less one into tfs[] (room for 128 each),
+ * returning its doc count, or 0 when b >= nblocks or the block is damaged
+ * (then usj_postings_error() reports USJ_ECORRUPT). */
+uint32_t usj_postings_nblocks(const usj_postings *p);
+float usj_postings_impact_at(usj_postings *p, uint32_t b);
+uint32_t usj_postings_read_block(usj_postings *p, uint32_t b, uint32_t *docs,
+                                 uint32_t *tfs);
 /* Hint: the caller reads usj_index_doclens()[doc] of the docs advance
  * returns (to score them); the cursor then prefetches the lengths of the
  * docs a few places ahead in its block. */
