@@ -1,7 +1,8 @@
 /* lib/codec.c — the block integer codec (lib/codec.h): 128-value bit-packing
  * with a LEB128 varint tail. Full groups are packed and unpacked by one
- * straight-line function per width (pack128_B, unpack128_B, B = 1..32);
- * short groups by generic loops. */
+ * straight-line function per width (pack128_B, unpack128_B, B = 1..32),
+ * unpacked with AVX2 byte shuffles where the CPU has them (widths <= 25,
+ * unpack128_avx2); short groups by generic loops. */
 #include <string.h>
 
 #include "codec.h"
@@ -201,6 +202,76 @@ static void (*const unpackers[33])(const uint8_t *restrict, uint32_t *restrict) 
     unpack128_30, unpack128_31, unpack128_32,
 };
 
+/* A full group at width b <= USJ_AVX2_MAXB with AVX2 (x86-64 CPUs that
+ * have it, checked once at run time): every 8 values start on a byte
+ * (8 b bits), so one byte shuffle per 128-bit lane puts each value's 4
+ * bytes in its 32-bit slot, one variable shift per slot and a mask finish
+ * it: the same values as unpack128_B, ~7 instructions per 8 instead of ~4
+ * per value. It reads up to 16 bytes past the group's 16 b (the caller
+ * checks they are there). Wider values span 5 bytes: those keep the scalar
+ * unpackers. */
+#define USJ_AVX2_MAXB 25u
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#include <pthread.h>
+
+static struct {
+    uint8_t  shuf[USJ_AVX2_MAXB + 1][32];
+    uint32_t shift[USJ_AVX2_MAXB + 1][8];
+} avx2_tab;
+static int have_avx2;
+static pthread_once_t avx2_once = PTHREAD_ONCE_INIT;
+
+static void avx2_init(void)
+{
+    __builtin_cpu_init();
+    for (unsigned b = 1; b <= USJ_AVX2_MAXB; b++)
+        for (unsigned j = 0; j < 8; j++) {
+            /* lane 0 holds values 0..3 from the 8's first byte, lane 1
+             * values 4..7 from byte 4b/8, 4b % 8 bits into it */
+            unsigned bit = j < 4 ? j * b : (4 * b) % 8 + (j - 4) * b;
+            for (unsigned x = 0; x < 4; x++)
+                avx2_tab.shuf[b][4 * j + x] = (uint8_t)(bit / 8 + x);
+            avx2_tab.shift[b][j] = bit % 8;
+        }
+    have_avx2 = __builtin_cpu_supports("avx2");
+}
+
+__attribute__((target("avx2"))) static void
+unpack128_avx2(const uint8_t *p, uint32_t *out, unsigned b)
+{
+    const __m256i shuf = _mm256_loadu_si256((const __m256i *)avx2_tab.shuf[b]);
+    const __m256i shift = _mm256_loadu_si256((const __m256i *)avx2_tab.shift[b]);
+    const __m256i mask = _mm256_set1_epi32((int)((UINT32_C(1) << b) - 1));
+    const size_t half = 4 * b / 8;
+    for (unsigned g = 0; g < USJ_CODEC_BLOCK / 8; g++, p += b, out += 8) {
+        __m256i v = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+            _mm_loadu_si128((const __m128i *)(p + half)), 1);
+        v = _mm256_srlv_epi32(_mm256_shuffle_epi8(v, shuf), shift);
+        _mm256_storeu_si256((__m256i *)out, _mm256_and_si256(v, mask));
+    }
+}
+
+/* Unpack a full group of width b (1..32) at p with avail bytes there. */
+static inline void unpack_full(const uint8_t *p, size_t avail, uint32_t *out,
+                               unsigned b)
+{
+    pthread_once(&avx2_once, avx2_init);
+    if (have_avx2 && b <= USJ_AVX2_MAXB && avail >= 16u * b + 16u)
+        unpack128_avx2(p, out, b);
+    else
+        unpackers[b](p, out);
+}
+#else
+static inline void unpack_full(const uint8_t *p, size_t avail, uint32_t *out,
+                               unsigned b)
+{
+    (void)avail;
+    unpackers[b](p, out);
+}
+#endif
+
 /* Unpack n (< 128) values of width b (1..32) from p; packed_bytes(n, b)
  * bytes are available before end. */
 static void unpack_short(const uint8_t *p, const uint8_t *end, size_t n,
@@ -294,7 +365,7 @@ static inline int decode_packed(const uint8_t *p, const uint8_t *end,
     if (b == 0)
         memset(out, 0, k * sizeof *out);
     else if (k == USJ_CODEC_BLOCK || (room && avail >= 16u * b))
-        unpackers[b](p, out);
+        unpack_full(p, avail, out, b);
     else
         unpack_short(p, end, k, b, out);
     p += nb;

@@ -308,3 +308,32 @@ Test(codec, packed_layout_is_lsb_first)
             cr_assert(memcmp(enc + 1, want, len - 1) == 0, "w=%u n=%zu: bytes differ", w, n);
         }
 }
+
+/* A full group decodes the same whatever follows it: with 16 bytes or more
+ * after the packed bits the AVX2 unpacker may run (widths <= 25, CPUs with
+ * AVX2), with fewer the scalar one; every width, with and without
+ * exceptions, 0..24 bytes of slack (garbage) after the group. */
+Test(codec, full_group_any_slack)
+{
+    uint32_t v[USJ_CODEC_BLOCK], out[USJ_CODEC_BLOCK];
+    uint8_t enc[2 + 4 * USJ_CODEC_BLOCK + 1024];
+    for (unsigned w = 1; w <= 32; w++)
+        for (int exc = 0; exc < 2; exc++) {
+            fill_width(v, USJ_CODEC_BLOCK, w, exc);
+            size_t len = usj_codec_encode(v, USJ_CODEC_BLOCK, enc);
+            for (size_t slack = 0; slack <= 24; slack++) {
+                uint8_t *buf = malloc(len + slack);
+                memcpy(buf, enc, len);
+                for (size_t i = 0; i < slack; i++)
+                    buf[len + i] = (uint8_t)rnd();
+                memset(out, 0xEE, sizeof out);
+                const uint8_t *next = NULL;
+                cr_assert_eq(usj_codec_decode_group(buf, buf + len + slack, out,
+                                                    USJ_CODEC_BLOCK, &next), 0);
+                cr_assert_eq(next, buf + len);
+                cr_assert(memcmp(out, v, sizeof out) == 0,
+                          "w=%u exc=%d slack=%zu differs", w, exc, slack);
+                free(buf);
+            }
+        }
+}
