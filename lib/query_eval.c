@@ -400,10 +400,23 @@ static uint32_t adv_or(it *t, uint32_t target)
     return t->doc = m;
 }
 
-/* Occurrences of a phrase in the current doc of every kid. */
-static int phrase_freq(it *t, uint32_t *freq)
+/* Words a phrase's leapfrog intersects: both of two, else the two rarest
+ * (t->order[0..2)); the others are moved to a candidate by phrase_freq
+ * only where the rarer ones' positions still leave a start, so a frequent
+ * word's blocks are decoded for far fewer docs. */
+static inline uint32_t phrase_lead(const it *t)
+{
+    return t->nkids < 3 ? t->nkids : 2;
+}
+
+/* Occurrences of a phrase in doc d, on which t->order[0..phrase_lead) are;
+ * the other words are moved to d here, rarer first, while a start is left.
+ * *freq = 0 when it does not occur; then *next is the first doc that may
+ * still hold it (d + 1, or past d where a word's list went). */
+static int phrase_freq(it *t, uint32_t d, uint32_t *freq, uint32_t *next)
 {
     int rc;
+    *next = d + 1;
     if (t->nkids == 2) {          /* the common case: one merge, no copy */
         const uint32_t *p0, *p1;
         uint32_t n0;
@@ -429,7 +442,9 @@ static int phrase_freq(it *t, uint32_t *freq)
     }
     /* start positions from the rarest word (t->order: by df), then
      * filtered by the others, rarer first: the positions of a common word
-     * are decoded only where the rarer ones still leave a start */
+     * are decoded, and its list moved to d, only where the rarer ones
+     * still leave a start */
+    *freq = 0;
     uint32_t *cand = t->cx->posbuf;
     size_t nc = 0;
     const uint32_t *ps;
@@ -453,8 +468,16 @@ static int phrase_freq(it *t, uint32_t *freq)
     for (uint32_t i = 0; i < ns; i++)
         if (ps[i] >= srel)
             cand[nc++] = ps[i] - srel;      /* where the phrase would start */
+    uint32_t lead = phrase_lead(t);
     for (uint32_t x = 1; x < t->nkids && nc > 0; x++) {
         it *kid = t->order[x];
+        if (x >= lead) {
+            uint32_t e = kid_adv(kid, d);
+            if (e != d) {               /* the word is not in d */
+                *next = e;
+                return 0;
+            }
+        }
         uint32_t k = 0;
         while (t->kids[k] != kid)
             k++;
@@ -482,19 +505,20 @@ static uint32_t adv_phrase(it *t, uint32_t target)
     if (t->started && t->doc >= target)
         return t->doc;
     t->started = 1;
-    uint32_t d = target;
+    uint32_t d = target, lead = phrase_lead(t);
     sctx *cx = t->cx;
     for (;;) {
-        d = t->prune ? leapfrog_bm(t, t->order, t->nkids, d)
-                     : leapfrog(t->order, t->nkids, d, cx);
+        d = t->prune ? leapfrog_bm(t, t->order, lead, d)
+                     : leapfrog(t->order, lead, d, cx);
         if (d == USJ_DOC_END)
             break;
         if (t->prune) {
-            /* the phrase occurs at most min(tf) times: no position is
-             * decoded for a doc that could not enter with that many */
+            /* the phrase occurs at most min(tf) times (of the words on d):
+             * no position is decoded for a doc that could not enter with
+             * that many */
             uint32_t m = UINT32_MAX;
-            for (uint32_t i = 0; i < t->nkids; i++) {
-                uint32_t f = usj_postings_freq(t->kids[i]->p);
+            for (uint32_t i = 0; i < lead; i++) {
+                uint32_t f = usj_postings_freq(t->order[i]->p);
                 if (f < m)
                     m = f;
             }
@@ -509,8 +533,8 @@ static uint32_t adv_phrase(it *t, uint32_t target)
                 continue;
             }
         }
-        uint32_t f = 0;
-        int rc = phrase_freq(t, &f);
+        uint32_t f = 0, next;
+        int rc = phrase_freq(t, d, &f, &next);
         if (rc) {
             t->cx->err = rc;
             d = USJ_DOC_END;
@@ -520,8 +544,8 @@ static uint32_t adv_phrase(it *t, uint32_t target)
             t->pfreq = f;
             break;
         }
-        d++;
-        if (tick(t->cx)) {
+        d = next;
+        if (d == USJ_DOC_END || tick(t->cx)) {
             d = USJ_DOC_END;
             break;
         }

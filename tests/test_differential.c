@@ -932,3 +932,50 @@ Test(differential, generated_random_queries)
     cr_assert_geq(st.nonempty, st.queries / 3);
     corpus_free(&C);
 }
+
+/* Phrases of 3 and 4 words: the engine intersects the two rarest words
+ * first and moves a more frequent word's list to a doc only where the
+ * rarer words' positions leave a start. Phrases cut from the generated
+ * text (so they occur), the same with their last word swapped for a
+ * frequent one (their first words occur, the whole mostly not), and
+ * frequent-word triples: results, totals and scores as the brute force. */
+Test(differential, long_phrases_rarest_words_first)
+{
+    corpus C;
+    generated_corpus(&C, 0x5EEDull, 12);
+    usj_analyzer *an;
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+    stats st = {0};
+    static const char *swap[] = {"the", "of", "and", "trade"};
+    uint64_t s = 0x1234567ull;
+    for (unsigned n = 0; n < 120; n++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        const bdoc *b = &C.docs[(s >> 33) % C.ndocs];
+        unsigned len = 3 + (unsigned)(s >> 20) % 2;
+        if (b->ntok < len)
+            continue;
+        uint32_t at = (uint32_t)((s >> 40) % (b->ntok - len + 1));
+        usj_buf q = USJ_BUF_INIT;
+        usj_buf_putc(&q, '"');
+        for (unsigned k = 0; k < len; k++) {
+            if (k)
+                usj_buf_putc(&q, ' ');
+            usj_buf_puts(&q, n % 2 && k == len - 1 ? swap[(n / 2) % 4]
+                                                   : b->norm[at + k]);
+        }
+        usj_buf_putc(&q, '"');
+        usj_buf_putc(&q, '\0');
+        check_query(&C, an, q.data, &st);
+        usj_buf_free(&q);
+    }
+    static const char *qs[] = {"\"the of the\"", "\"of the trade\"",
+                               "\"the trade of the\"", "\"and the of\"",
+                               "\"tariff of the\" OR \"the of and\""};
+    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+        check_query(&C, an, qs[i], &st);
+    cr_log_info("long phrases: %u queries, %u parsed, %u with matches",
+                st.queries, st.parsed, st.nonempty);
+    cr_assert_geq(st.nonempty, 60, "%u phrases matched", st.nonempty);
+    usj_analyzer_free(an);
+    corpus_free(&C);
+}
