@@ -357,11 +357,14 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (c->state == ST_LINGER) {
+        /* discard a bounded amount per event: a flooding peer does not
+         * hold the worker */
         char buf[4096];
-        ssize_t n;
-        while ((n = read(c->fd, buf, sizeof buf)) > 0)
+        ssize_t n = 0;
+        for (int i = 0; i < 16 && (n = read(c->fd, buf, sizeof buf)) > 0; i++)
             ;
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                       errno != EINTR))
             conn_free(c);       /* the peer is gone (or failed) */
         return;
     }
