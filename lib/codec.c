@@ -207,9 +207,8 @@ static void (*const unpackers[33])(const uint8_t *restrict, uint32_t *restrict) 
  * (8 b bits), so one byte shuffle per 128-bit lane puts each value's 4
  * bytes in its 32-bit slot, one variable shift per slot and a mask finish
  * it: the same values as unpack128_B, ~7 instructions per 8 instead of ~4
- * per value. It reads up to 16 bytes past the group's 16 b (the caller
- * checks they are there). Wider values span 5 bytes: those keep the scalar
- * unpackers. */
+ * per value, reading no byte outside the group. Wider values span 5 bytes:
+ * those keep the scalar unpackers. */
 #define USJ_AVX2_MAXB 25u
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -237,29 +236,64 @@ static void avx2_init(void)
     have_avx2 = __builtin_cpu_supports("avx2");
 }
 
+__attribute__((target("avx2"))) static inline void
+unpack8_avx2(const uint8_t *p, uint32_t *out, size_t half, __m256i shuf,
+             __m256i shift, __m256i mask)
+{
+    __m256i v = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+        _mm_loadu_si128((const __m128i *)(p + half)), 1);
+    v = _mm256_srlv_epi32(_mm256_shuffle_epi8(v, shuf), shift);
+    _mm256_storeu_si256((__m256i *)out, _mm256_and_si256(v, mask));
+}
+
+/* avail bytes are readable at p: with 16 past the group's 16 b, all
+ * eights read in place; else the last ones, whose 16-byte loads would pass
+ * the group's end, read a copy of its tail. */
 __attribute__((target("avx2"))) static void
-unpack128_avx2(const uint8_t *p, uint32_t *out, unsigned b)
+unpack128_avx2(const uint8_t *p, size_t avail, uint32_t *out, unsigned b)
 {
     const __m256i shuf = _mm256_loadu_si256((const __m256i *)avx2_tab.shuf[b]);
     const __m256i shift = _mm256_loadu_si256((const __m256i *)avx2_tab.shift[b]);
     const __m256i mask = _mm256_set1_epi32((int)((UINT32_C(1) << b) - 1));
-    const size_t half = 4 * b / 8;
-    for (unsigned g = 0; g < USJ_CODEC_BLOCK / 8; g++, p += b, out += 8) {
-        __m256i v = _mm256_inserti128_si256(
-            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
-            _mm_loadu_si128((const __m128i *)(p + half)), 1);
-        v = _mm256_srlv_epi32(_mm256_shuffle_epi8(v, shuf), shift);
-        _mm256_storeu_si256((__m256i *)out, _mm256_and_si256(v, mask));
+    const size_t half = 4 * b / 8, total = 16 * (size_t)b;
+    unsigned g = 0;
+    if (avail >= total + 16) {
+        for (; g < USJ_CODEC_BLOCK / 8; g++)
+            unpack8_avx2(p + g * b, out + 8 * g, half, shuf, shift, mask);
+        return;
+    }
+    for (; g < USJ_CODEC_BLOCK / 8 && g * b + half + 16 <= total; g++)
+        unpack8_avx2(p + g * b, out + 8 * g, half, shuf, shift, mask);
+    if (g < USJ_CODEC_BLOCK / 8) {
+        /* (16 - g) b < b/2 + 16 bytes left, read up to 16 past them */
+        uint8_t tail[64] = {0};
+        memcpy(tail, p + g * b, total - g * b);
+        for (unsigned h = 0; g < USJ_CODEC_BLOCK / 8; g++, h++)
+            unpack8_avx2(tail + h * b, out + 8 * g, half, shuf, shift, mask);
     }
 }
 
-/* Unpack a full group of width b (1..32) at p with avail bytes there. */
+/* 0: not checked yet; 1: no AVX2; 2: AVX2 */
+static int avx2_state;
+
+static void avx2_check(void)
+{
+    pthread_once(&avx2_once, avx2_init);
+    __atomic_store_n(&avx2_state, have_avx2 ? 2 : 1, __ATOMIC_RELEASE);
+}
+
+/* Unpack a full group of width b (1..32) at p, avail bytes readable. */
 static inline void unpack_full(const uint8_t *p, size_t avail, uint32_t *out,
                                unsigned b)
 {
-    pthread_once(&avx2_once, avx2_init);
-    if (have_avx2 && b <= USJ_AVX2_MAXB && avail >= 16u * b + 16u)
-        unpack128_avx2(p, out, b);
+    int st = __atomic_load_n(&avx2_state, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(st == 0, 0)) {
+        avx2_check();
+        st = __atomic_load_n(&avx2_state, __ATOMIC_ACQUIRE);
+    }
+    if (st == 2 && b <= USJ_AVX2_MAXB)
+        unpack128_avx2(p, avail, out, b);
     else
         unpackers[b](p, out);
 }
