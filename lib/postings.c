@@ -259,32 +259,37 @@ static int corrupt(const usj_postings *p, const char *what, uint32_t b)
  * the last one computed without wrapping (the sum cannot overflow 64 bits):
  * the caller checks it against the doc count. With SSE2, 4 sums at a time
  * (two shifted adds and the carry) where no 32-bit sum can wrap: every gap
- * < 2^24 and base < 2^31 (128 gaps + 128 ones add < 2^31); the scalar loop
- * was a chain of one dependent add per doc. */
+ * < 2^24 and base < 2^31 (128 gaps + 128 ones add < 2^31, checked by
+ * OR-ing the gaps in the same pass; on a wider one the gaps are recovered
+ * from the 32-bit sums and summed again in 64 bits); the scalar loop was a
+ * chain of one dependent add per doc. */
 static uint64_t prefix_docs(uint32_t *d, uint32_t n, uint32_t base)
 {
 #ifdef __SSE2__
     if (n % 4 == 0 && base < UINT32_C(1) << 31) {
+        const __m128i one = _mm_set1_epi32(1);
+        /* the running doc id before this group: base - 1 (mod 2^32) */
+        __m128i carry = _mm_set1_epi32((int)(base - 1));
         __m128i any = _mm_setzero_si128();
-        for (uint32_t i = 0; i < n; i += 4)
-            any = _mm_or_si128(any, _mm_loadu_si128((const __m128i *)(d + i)));
+        for (uint32_t i = 0; i < n; i += 4) {
+            __m128i g = _mm_loadu_si128((const __m128i *)(d + i));
+            any = _mm_or_si128(any, g);
+            __m128i v = _mm_add_epi32(g, one);
+            v = _mm_add_epi32(v, _mm_slli_si128(v, 4));
+            v = _mm_add_epi32(v, _mm_slli_si128(v, 8));
+            v = _mm_add_epi32(v, carry);
+            _mm_storeu_si128((__m128i *)(d + i), v);
+            carry = _mm_shuffle_epi32(v, 0xff);
+        }
         any = _mm_or_si128(any, _mm_srli_si128(any, 8));
         any = _mm_or_si128(any, _mm_srli_si128(any, 4));
-        if ((uint32_t)_mm_cvtsi128_si32(any) < UINT32_C(1) << 24) {
-            const __m128i one = _mm_set1_epi32(1);
-            /* the running doc id before this group: base - 1 (mod 2^32) */
-            __m128i carry = _mm_set1_epi32((int)(base - 1));
-            for (uint32_t i = 0; i < n; i += 4) {
-                __m128i v = _mm_add_epi32(
-                    _mm_loadu_si128((const __m128i *)(d + i)), one);
-                v = _mm_add_epi32(v, _mm_slli_si128(v, 4));
-                v = _mm_add_epi32(v, _mm_slli_si128(v, 8));
-                v = _mm_add_epi32(v, carry);
-                _mm_storeu_si128((__m128i *)(d + i), v);
-                carry = _mm_shuffle_epi32(v, 0xff);
-            }
+        if ((uint32_t)_mm_cvtsi128_si32(any) < UINT32_C(1) << 24)
             return d[n - 1];
-        }
+        /* a wide gap: the sums may have wrapped; the gaps come back
+         * exactly mod 2^32 (last doc first) for the 64-bit loop */
+        for (uint32_t i = n - 1; i > 0; i--)
+            d[i] -= d[i - 1] + 1;
+        d[0] -= base;
     }
 #endif
     uint64_t acc = base;
