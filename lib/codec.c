@@ -403,7 +403,19 @@ static inline int decode_packed(const uint8_t *p, const uint8_t *end,
     else
         unpack_short(p, end, k, b, out);
     p += nb;
-    for (unsigned e = 0; e < nexc; e++) {
+    /* exceptions whose high bits fit one byte (most) two bytes at a time
+     * while 2 bytes per remaining exception are there; the checks are
+     * group_exception's */
+    const uint32_t himax = b < 32 ? UINT32_MAX >> b : 0;
+    unsigned e = 0;
+    if ((size_t)(end - p) >= 2u * nexc)
+        for (; e < nexc && p[1] < 0x80; e++, p += 2) {
+            uint32_t hi = p[1];
+            if (p[0] >= k || hi - 1 >= himax)
+                return -1;
+            out[p[0]] |= hi << b;
+        }
+    for (; e < nexc; e++) {
         uint32_t hi;
         size_t at;
         if (group_exception(&p, end, k, b, &at, &hi))
