@@ -461,8 +461,11 @@ uint32_t usj_postings_next(usj_postings *p)
         p->i = 0;
         return p->docs[0];
     }
-    if (++p->i < p->n)
+    if (++p->i < p->n) {
+        if (p->prefetch && p->i + USJ_PREFETCH_AHEAD < p->n)
+            __builtin_prefetch(p->idx->doclens + p->docs[p->i + USJ_PREFETCH_AHEAD]);
         return p->docs[p->i];
+    }
     if (p->blk + 1 >= p->nblocks)
         return end_list(p);
     int rc = load_block(p, p->blk + 1);

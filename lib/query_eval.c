@@ -22,12 +22,13 @@
  * The hits are the same either way. Pruning: a single-term query
  * has total = df and decodes its blocks best first by upper bound (idf
  * times the block's largest term impact, stored in its skip entry), until
- * the best block left cannot beat the heap; an
- * OR of terms (also a prefix) runs MaxScore on per-list bounds (idf times
- * the list's largest impact) and skips whole blocks of the last essential
- * list on block bounds; other trees (AND, phrases) count every match but
- * score one only when the bound from its words' current blocks beats the
- * heap (no doc length read otherwise). Cursors whose docs are all scored
+ * the best block left cannot beat the heap; an OR of terms (also a prefix)
+ * runs MaxScore on per-list bounds (idf times the list's largest impact),
+ * its threshold seeded before the walk from the docs of each list's best
+ * block, and skips whole blocks, then docs, of the last essential list on
+ * their bounds; other trees (AND, phrases) count every match but score one
+ * only when the bound from its words' current blocks beats the heap (no
+ * doc length read otherwise). Cursors whose docs are all scored
  * prefetch doc lengths ahead. USJ_SEARCH_NOPRUNE turns every such skip off
  * (the tests compare both ways).
  *
@@ -1387,10 +1388,12 @@ static int ub_cmp(const void *a, const void *b)
 }
 
 /* OR of terms, top-k by MaxScore: kids sorted by upper bound; the longest
- * prefix whose bounds sum to at most the heap's worst score cannot make a
- * doc enter on its own ("non-essential"), so candidates come only from the
+ * prefix whose bounds sum to at most the threshold (the heap's worst score,
+ * or before the heap is full the seed's bound, or_seed) cannot make a doc
+ * enter on its own ("non-essential"), so candidates come only from the
  * other lists, and a non-essential list is looked at (advance) only while
- * the candidate could still beat the heap. The total is counted apart. */
+ * the candidate could still beat the threshold. The total is counted
+ * apart. */
 /* Min-heap of cursors by current doc (the essential lists of MaxScore). */
 static void ch_down(it **a, uint32_t n, uint32_t i)
 {
@@ -1415,6 +1418,57 @@ static void ch_build(it **a, uint32_t n)
         ch_down(a, n, i);
 }
 
+/* A score no doc at or below which can reach the top kk of an OR of terms,
+ * from the best block of lists k[0..n) (bb[i]: its number): the docs of those
+ * blocks scored on the lists read (a doc in two of them gets both terms),
+ * which is at most their full score, the kk-th largest over distinct docs,
+ * less a margin for the order of the sums. -INFINITY when the blocks hold
+ * fewer than kk docs, kk is large or a block is damaged (its cursor then
+ * reports it). */
+static double or_seed(const sctx *cx, it **k, uint32_t n, const uint32_t *bb,
+                      size_t kk)
+{
+    ent sd[32];
+    uint32_t docs[USJ_BLOCK_DOCS_MAX], tfs[USJ_BLOCK_DOCS_MAX];
+    size_t m = 0, lo = 0;          /* sd[lo]: the lowest of sd[0..m) */
+    if (kk > sizeof sd / sizeof *sd)
+        return -INFINITY;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t nd = usj_postings_read_block(k[i]->p, bb[i], docs, tfs);
+        for (uint32_t j = 0; j < nd; j++) {
+            double sc = usj_rank_bm25(k[i]->w, tfs[j] + 1, cx->doclens[docs[j]],
+                                      cx->avgdl);
+            if (m == kk && sc <= sd[lo].s)
+                continue;       /* not adding it, even to a doc held, only
+                                   leaves a lower bound */
+            size_t x = 0;
+            while (x < m && sd[x].d != docs[j])
+                x++;
+            if (x < m)
+                sd[x].s += sc;
+            else if (m < kk)
+                sd[m++] = (ent){sc, docs[j]};
+            else
+                sd[lo] = (ent){sc, docs[j]};
+            for (size_t y = lo = 0; y < m; y++)
+                if (sd[y].s < sd[lo].s)
+                    lo = y;
+        }
+    }
+    if (m < kk)
+        return -INFINITY;
+    return sd[lo].s - 1e-9 * fabs(sd[lo].s);
+}
+
+/* A term cursor on a doc moves to its next one (cheaper than advance). */
+static inline uint32_t next_term(it *t)
+{
+    uint32_t d = usj_postings_next(t->p);
+    if (d != USJ_DOC_END && d >= t->cx->ndocs)
+        d = bad_doc(t->cx, d);
+    return t->doc = d;
+}
+
 static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
 {
     uint32_t maxdf = 0;
@@ -1432,44 +1486,90 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
         return rc;
     uint32_t n = t->nkids;
     it **k = t->kids;              /* reordered in place: scoring is a sum */
-    for (uint32_t i = 0; i < n; i++) {
-        usj_postings_prefetch_lengths(k[i]->p, 1);   /* candidates are scored */
-        /* the list's largest impact is tighter than (max_tf, min_len) */
-        double b = usj_rank_impact_bound(k[i]->idf, usj_postings_max_impact(k[i]->p));
-        if (b < k[i]->ub)
-            k[i]->ub = b;
-    }
-    qsort(k, n, sizeof *k, ub_cmp);
     double *cum = malloc(n * sizeof *cum);
     it **hp = malloc(n * sizeof *hp);
-    if (!cum || !hp) {
+    uint32_t *bb = malloc(n * sizeof *bb);
+    if (!cum || !hp || !bb) {
         free(cum);
         free(hp);
+        free(bb);
         return nomem();
     }
+    for (uint32_t i = 0; i < n; i++) {
+        usj_postings_prefetch_lengths(k[i]->p, 1);   /* candidates are scored */
+        /* the list's largest impact is tighter than (max_tf, min_len);
+         * its block is where the seed looks */
+        uint32_t nb = usj_postings_nblocks(k[i]->p), best = 0;
+        float mi = 0;
+        for (uint32_t b = 0; b < nb; b++) {
+            float v = usj_postings_impact_at(k[i]->p, b);
+            if (v > mi) {
+                mi = v;
+                best = b;
+            }
+        }
+        double ub = usj_rank_impact_bound(k[i]->idf, mi);
+        if (ub < k[i]->ub)
+            k[i]->ub = ub;
+        bb[i] = best;
+    }
+    /* by bound, keeping each list's best block beside it */
+    for (uint32_t i = 1; i < n; i++)
+        for (uint32_t j = i; j > 0 && ub_cmp(&k[j], &k[j - 1]) < 0; j--) {
+            it *x = k[j];
+            k[j] = k[j - 1];
+            k[j - 1] = x;
+            uint32_t y = bb[j];
+            bb[j] = bb[j - 1];
+            bb[j - 1] = y;
+        }
     double acc = 0;
     for (uint32_t i = 0; i < n; i++)
         cum[i] = acc += k[i]->ub;
+    /* docs scoring <= thr cannot enter the top k: the seed's bound, then
+     * the full heap's worst (later docs lose ties to the heap's) */
+    uint32_t ns = n < 4 ? n : 4;   /* seeds from the 4 best lists (a
+                                       prefix may have 128) */
+    double thr = cx->no_prune ? -INFINITY
+                              : or_seed(cx, k + n - ns, ns, bb + n - ns, h->k);
+    free(bb);
     uint32_t ess = 0;              /* k[ess..n) are essential */
+    while (ess < n && cum[ess] <= thr)
+        ess++;
     uint32_t hn = 0;
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = ess; i < n; i++)
         if (adv_term(k[i], 0) != USJ_DOC_END)
             hp[hn++] = k[i];
     ch_build(hp, hn);
+    usj_rank_normc nc = usj_rank_norm_coeffs(cx->avgdl);
+    it *bc = NULL;                 /* the lone essential list's block */
+    uint32_t blast = 0;
     while (hn > 0 && !tick(cx)) {
         uint32_t d = hp[0]->doc;
-        if (hn == 1 && ess > 0 && h->n == h->k && !cx->no_prune) {
+        if (hn == 1 && ess > 0) {
             /* one essential list left: skip its blocks whose bound plus
              * every other list's bound cannot beat the heap (measured: the
              * same look over every list's block at each candidate costs
              * more than it saves, blocks of 128 docs nearly always hold a
-             * doc near the list's largest impact) */
+             * doc near the list's largest impact), then its docs whose
+             * score plus those bounds cannot (no division) */
             it *c = hp[0];
-            uint32_t last = usj_postings_shallow(c->p, d);
-            if (last != USJ_DOC_END &&
-                usj_rank_impact_bound(c->idf, usj_postings_block_impact(c->p)) +
-                cum[ess - 1] <= h->e[0].s) {
-                if (adv_term(c, last + 1) == USJ_DOC_END)
+            if (c != bc || d > blast) {
+                bc = c;
+                blast = usj_postings_shallow(c->p, d);
+                if (blast != USJ_DOC_END &&
+                    usj_rank_impact_bound(c->idf, usj_postings_block_impact(c->p)) +
+                    cum[ess - 1] <= thr) {
+                    if (adv_term(c, blast + 1) == USJ_DOC_END)
+                        hn = 0;
+                    continue;
+                }
+            }
+            double rest = cum[ess - 1];
+            if (usj_rank_bm25_at_most(c->w * (1.0 + 1e-9), usj_postings_freq(c->p),
+                                      cx->doclens[d],
+                                      thr - rest - 1e-9 * (fabs(thr) + rest), nc)) {
+                if (next_term(c) == USJ_DOC_END)
                     hn = 0;
                 continue;
             }
@@ -1478,27 +1578,26 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
         /* every essential list on d: score it and move it past d */
         while (hn > 0 && hp[0]->doc == d) {
             it *c = hp[0];
-            s += score(c);
-            if (adv_term(c, d + 1) == USJ_DOC_END)
+            s += usj_rank_bm25(c->w, usj_postings_freq(c->p), cx->doclens[d], cx->avgdl);
+            if (next_term(c) == USJ_DOC_END)
                 hp[0] = hp[--hn];
             ch_down(hp, hn, 0);
         }
-        int full = h->n == h->k;
         uint32_t i = ess;
         while (i > 0) {
             i--;
-            if (full && !cx->no_prune && s + cum[i] <= h->e[0].s)
-                break;
+            if (s + cum[i] <= thr)
+                break;          /* s <= thr: not offered below */
             if (adv_term(k[i], d) == d)
                 s += usj_rank_bm25(k[i]->w, usj_postings_freq(k[i]->p),
                                    cx->doclens[d], cx->avgdl);
         }
-        if (!full || s > h->e[0].s) {
-            heap_offer(h, s, d);
+        if (s > thr && heap_offer(h, s, d) && h->n == h->k && !cx->no_prune &&
+            h->e[0].s > thr) {
+            thr = h->e[0].s;
             uint32_t was = ess;
-            if (h->n == h->k && !cx->no_prune)
-                while (ess < n && cum[ess] <= h->e[0].s)
-                    ess++;
+            while (ess < n && cum[ess] <= thr)
+                ess++;
             if (ess != was) {       /* lists became non-essential: rebuild */
                 hn = 0;
                 for (uint32_t j = ess; j < n; j++)

@@ -478,3 +478,79 @@ Test(blockmax, read_block_matches_cursor_and_reports_damage)
     usj_index_unref(idx);
     unlink(bad);
 }
+
+/* ORs of frequent words: the threshold seeded from each list's best block
+ * (lib/query_eval.c or_seed) and the MaxScore walk return the unpruned top k
+ * doc for doc (scores equal up to the order of the sums), also when the cut
+ * falls inside a run of equal scores and at limits beyond the seed's. */
+Test(blockmax, or_seeded_threshold_keeps_the_top_k)
+{
+    usj_index *idx = NULL;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0, "%s", usj_error_last());
+    usj_analyzer *an = NULL;
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+    static const uint32_t limits[][2] = {{1, 0}, {3, 0}, {10, 0}, {10, 7},
+                                         {20, 0}, {32, 0}, {40, 0}};
+    uint64_t s = 0x0A5EED;
+    unsigned ties = 0, searches = 0, same = 0, hits = 0;
+    for (unsigned r = 0; r < 60; r++) {
+        char q[128] = "", wd[16];
+        unsigned n = 2 + r % 2;
+        for (unsigned j = 0; j < n; j++) {
+            /* frequent words (many blocks) and rarer ones (the best
+             * block holds much of the list: the seed is near the cut) */
+            word(wd, (unsigned)(r % 3 == 2 ? 20 + fx_rand(&s) % 100
+                                           : fx_rand(&s) % (j == 0 ? 8 : 40)));
+            if (j)
+                strcat(q, " OR ");
+            strcat(q, wd);
+        }
+        usj_query *query = NULL;
+        cr_assert_geq(usj_query_parse(&query, q, strlen(q), an), 0);
+        for (size_t l = 0; l < sizeof limits / sizeof *limits; l++)
+            for (int upto = 0; upto < 2; upto++) {
+                usj_search_opts o = {0};
+                o.limit = limits[l][0];
+                o.offset = limits[l][1];
+                o.total_upto = upto;
+                o.flags = USJ_SEARCH_NOTEXT;
+                usj_results *a = NULL, *b = NULL, *c = NULL;
+                cr_assert_eq(usj_search(&a, idx, query, &o), 0, "%s", usj_error_last());
+                o.flags |= USJ_SEARCH_NOPRUNE;
+                o.total_upto = 0;
+                cr_assert_eq(usj_search(&b, idx, query, &o), 0, "%s", usj_error_last());
+                o.limit++;
+                cr_assert_eq(usj_search(&c, idx, query, &o), 0, "%s", usj_error_last());
+                if (a->total_relation == USJ_TOTAL_EXACT)
+                    cr_assert_eq(a->total, b->total, "%s", q);
+                cr_assert_eq(a->nhits, b->nhits, "%s", q);
+                for (size_t i = 0; i < a->nhits; i++) {
+                    /* a doc's terms may be summed in another order: a
+                     * tie between docs with other words may then fall
+                     * either way (else the docs are the same) */
+                    cr_assert(a->hits[i].doc == b->hits[i].doc ||
+                              near(a->hits[i].score, b->hits[i].score),
+                              "%s limit %u+%u upto %d: hit %zu: doc %u %.17g vs %u %.17g",
+                                 q, limits[l][0], limits[l][1], upto, i, a->hits[i].doc,
+                                 a->hits[i].score, b->hits[i].doc, b->hits[i].score);
+                    cr_assert(near(a->hits[i].score, b->hits[i].score), "%s: hit %zu", q, i);
+                }
+                size_t m = b->nhits;
+                if (c->nhits > m && m > 0 && c->hits[m].score == c->hits[m - 1].score)
+                    ties++;
+                for (size_t i = 0; i < a->nhits; i++)
+                    same += a->hits[i].doc == b->hits[i].doc;
+                hits += a->nhits;
+                searches++;
+                usj_results_free(a);
+                usj_results_free(b);
+                usj_results_free(c);
+            }
+        usj_query_free(query);
+    }
+    cr_assert_eq(searches, 60 * 2 * sizeof limits / sizeof *limits);
+    cr_assert_geq(ties, 10, "%u of %u cuts inside a tie", ties, searches);
+    cr_assert_geq(same, hits - hits / 100, "%u of %u hits identical", same, hits);
+    usj_analyzer_free(an);
+    usj_index_unref(idx);
+}

@@ -187,9 +187,9 @@ uint32_t usj_postings_nblocks(const usj_postings *p);
 float usj_postings_impact_at(usj_postings *p, uint32_t b);
 uint32_t usj_postings_read_block(usj_postings *p, uint32_t b, uint32_t *docs,
                                  uint32_t *tfs);
-/* Hint: the caller reads usj_index_doclens()[doc] of the docs advance
- * returns (to score them); the cursor then prefetches the lengths of the
- * docs a few places ahead in its block. */
+/* Hint: the caller reads usj_index_doclens()[doc] of the docs next and
+ * advance return (to score them); the cursor then prefetches the lengths of
+ * the docs a few places ahead in its block. */
 void usj_postings_prefetch_lengths(usj_postings *p, int on);
 /* 0, or USJ_ECORRUPT when the cursor ended early because a block failed to
  * decode (the message says where). next/advance then return USJ_DOC_END,
