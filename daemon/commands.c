@@ -1,6 +1,7 @@
 /* daemon/commands.c — the command table (name -> arguments -> handler ->
  * help) and the handlers. Arity is checked in one place (commands_execute);
- * handlers append their whole answer to w->out. Wire format: PROTOCOL.md. */
+ * handlers append their whole answer to w->out (the connection's output:
+ * earlier answers may precede it). Wire format: PROTOCOL.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@ static int cmd_search(worker *w, const char *args, const char *end)
     usj_proto_search ps;
     if (usj_proto_parse_search(&ps, args, end))
         return put_error(w, USJ_EINVAL, "ARGS", 0, usj_error_last());
+    size_t start = w->out.len;     /* earlier answers may precede ours */
     usj_results *r = NULL;
     int rc = run_query(w, &ps, 0, &r);
     if (rc)
@@ -76,7 +78,9 @@ static int cmd_search(worker *w, const char *args, const char *end)
         rc = usj_buf_put(&w->out, ".\n", 2);
     usj_results_free(r);
     if (rc) {
-        usj_buf_clear(&w->out);
+        w->out.len = start;        /* drop the partial answer */
+        if (w->out.cap)
+            w->out.data[start] = '\0';
         return put_last_error(w, rc);
     }
     return CMD_CONTINUE;

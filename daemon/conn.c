@@ -13,7 +13,8 @@
  * buffers (no bufferevent): a readable event is one read() into the input
  * buffer (at most 4 x USJ_MAX_LINE_BYTES held: a line plus room to
  * pipeline), lines are found with memchr and answered in place, and each
- * answer is appended to the output buffer. A bufferevent cost an
+ * answer is formatted straight into the output buffer (out_begin). A
+ * bufferevent cost an
  * ioctl(FIONREAD) before every read and an allocation per answer (its
  * evbuffer chains); here a request costs one read and one send.
  *
@@ -58,8 +59,8 @@ struct conn {
     struct event *resume;       /* continue after the request budget */
     char         *in;           /* input: in[ipos..ilen) not yet answered */
     size_t        ipos, ilen, icap;
-    char         *out;          /* output: out[opos..olen) not yet sent */
-    size_t        opos, olen, ocap;
+    usj_buf       out;          /* output: out.data[opos..out.len) unsent */
+    size_t        opos;
     conn         *prev, *next;  /* worker's list */
     conn         *qnext;        /* hand-over queue */
 };
@@ -99,14 +100,14 @@ static void conn_free(conn *c)
         event_free(c->wev);
     close(c->fd);
     free(c->in);
-    free(c->out);
+    usj_buf_free(&c->out);
     free(c);
     atomic_fetch_sub(&w->srv->conns_current, 1);
     if (atomic_load(&w->stopping) && w->nconns == 0)
         event_base_loopbreak(w->base);
 }
 
-static size_t unsent(const conn *c) { return c->olen - c->opos; }
+static size_t unsent(const conn *c) { return c->out.len - c->opos; }
 
 /* The idle timeout (NULL: none) for the read and write events. */
 static const struct timeval *idle_tv(const conn *c, struct timeval *tv)
@@ -153,8 +154,8 @@ static void write_off(conn *c)
  * and activates the write event, whose callback frees it. */
 static void conn_flush(conn *c)
 {
-    while (c->opos < c->olen && !c->werr) {
-        ssize_t n = send(c->fd, c->out + c->opos, c->olen - c->opos,
+    while (c->opos < c->out.len && !c->werr) {
+        ssize_t n = send(c->fd, c->out.data + c->opos, c->out.len - c->opos,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             c->opos += (size_t)n;
@@ -170,41 +171,43 @@ static void conn_flush(conn *c)
             return;
         }
     }
-    if (c->opos == c->olen) {
-        c->opos = c->olen = 0;
-        if (c->ocap > OUT_KEEP) {
-            free(c->out);
-            c->out = NULL;
-            c->ocap = 0;
-        }
+    if (c->opos == c->out.len) {
+        c->opos = 0;
+        if (c->out.cap > OUT_KEEP)
+            usj_buf_free(&c->out);
+        else
+            usj_buf_clear(&c->out);
     }
 }
 
-/* Append an answer to the output; 0, or -1 when out of memory. */
-static int out_put(conn *c, const char *p, size_t n)
+/* While a line is answered, the worker's answer buffer (w->out, where the
+ * commands append) is the connection's output itself, so an answer is
+ * formatted (or copied from the answer cache) straight into it: no copy
+ * per answer. out_begin moves what is still unsent to the front first when
+ * that is cheap. */
+static void out_begin(conn *c)
 {
-    if (c->opos && c->opos == c->olen)
-        c->opos = c->olen = 0;
-    if (n > c->ocap - c->olen) {
-        if (c->opos) {                  /* move the unsent part down first */
-            memmove(c->out, c->out + c->opos, c->olen - c->opos);
-            c->olen -= c->opos;
-            c->opos = 0;
-        }
-        if (n > c->ocap - c->olen) {
-            size_t cap = c->ocap ? c->ocap : 4096;
-            while (cap - c->olen < n)
-                cap *= 2;
-            char *q = realloc(c->out, cap);
-            if (!q)
-                return -1;
-            c->out = q;
-            c->ocap = cap;
-        }
+    worker *w = c->w;
+    if (c->opos && c->opos == c->out.len) {
+        usj_buf_clear(&c->out);
+        c->opos = 0;
+    } else if (c->opos && unsent(c) <= c->opos) {
+        memmove(c->out.data, c->out.data + c->opos, unsent(c));
+        c->out.len -= c->opos;
+        c->out.data[c->out.len] = '\0';
+        c->opos = 0;
     }
-    memcpy(c->out + c->olen, p, n);
-    c->olen += n;
-    return 0;
+    usj_buf scratch = w->out;
+    w->out = c->out;
+    c->out = scratch;
+}
+
+static void out_end(conn *c)
+{
+    worker *w = c->w;
+    usj_buf mine = w->out;
+    w->out = c->out;
+    c->out = mine;
 }
 
 /* Stop taking requests; close once the output has been sent. */
@@ -230,34 +233,23 @@ static void conn_close_after_output(conn *c, int linger)
     }
 }
 
-static void answer(conn *c)
-{
-    worker *w = c->w;
-    if (w->out.len && out_put(c, w->out.data, w->out.len) != 0) {
-        dlog(DLOG_ERROR, "fd %d: out of memory for an answer, closing", c->fd);
-        c->werr = 1;            /* the answer is lost: drop the connection */
-        event_active(c->wev, EV_WRITE, 0);
-    }
-}
-
 static void send_error(conn *c, const char *name, const char *msg)
 {
     worker *w = c->w;
-    usj_buf_clear(&w->out);
-    if (usj_proto_format_error(&w->out, USJ_EINVAL, name, 0, msg) == 0)
-        answer(c);
+    out_begin(c);
+    usj_proto_format_error(&w->out, USJ_EINVAL, name, 0, msg);
+    out_end(c);
     stats_add(&w->st.errors, 1);
 }
 
 /* Answer one line; returns CMD_CONTINUE or CMD_CLOSE. */
 static int handle_line(conn *c, const char *line, size_t len)
 {
-    worker *w = c->w;
     if (len && line[len - 1] == '\r')
         len--;
-    usj_buf_clear(&w->out);
-    int r = commands_execute(w, line, len);
-    answer(c);
+    out_begin(c);
+    int r = commands_execute(c->w, line, len);
+    out_end(c);
     return r;
 }
 

@@ -104,7 +104,9 @@ typedef struct worker {
     _Atomic int        stopping;
     usj_analyzer      *an;
     usj_textcache      tc;
-    usj_buf            out;          /* answer scratch, reused */
+    usj_buf            out;          /* where the commands append: the
+                                        output of the connection being
+                                        answered, lent by conn.c per line */
     usj_index         *idx;          /* this worker's reference */
     uint64_t           idx_gen;
     acache             cache;
@@ -157,7 +159,8 @@ void conn_free_all(worker *w);
 
 enum { CMD_CONTINUE = 0, CMD_CLOSE = 1 };
 
-/* Execute one request line (no line end); append the answer to w->out.
+/* Execute one request line (no line end); append the answer to w->out,
+ * which may already hold earlier answers not yet sent (never clear it).
  * Returns CMD_CONTINUE or CMD_CLOSE (close after the answer is sent). */
 int commands_execute(worker *w, const char *line, size_t len);
 
