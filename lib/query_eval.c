@@ -1551,8 +1551,9 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
              * every other list's bound cannot beat the heap (measured: the
              * same look over every list's block at each candidate costs
              * more than it saves, blocks of 128 docs nearly always hold a
-             * doc near the list's largest impact), then its docs whose
-             * score plus those bounds cannot (no division) */
+             * doc near the list's largest impact), its docs not in the
+             * other list when it cannot beat the heap alone, then its docs
+             * whose score plus those bounds cannot (no division) */
             it *c = hp[0];
             if (c != bc || d > blast) {
                 bc = c;
@@ -1561,6 +1562,20 @@ static int run_or_terms(sctx *cx, it *t, heap *h, uint64_t *total)
                     usj_rank_impact_bound(c->idf, usj_postings_block_impact(c->p)) +
                     cum[ess - 1] <= thr) {
                     if (adv_term(c, blast + 1) == USJ_DOC_END)
+                        hn = 0;
+                    continue;
+                }
+            }
+            if (ess == 1 && c->ub <= thr) {
+                /* it cannot beat the heap alone: only its docs in the
+                 * other list can, so the two leapfrog (measured: with two
+                 * or more other lists, advancing each to every candidate
+                 * costs what it saves) */
+                uint32_t m = adv_term(k[0], d);
+                if (m == USJ_DOC_END)
+                    break;          /* no doc left can enter */
+                if (m > d) {
+                    if (adv_term(c, m) == USJ_DOC_END)
                         hn = 0;
                     continue;
                 }
