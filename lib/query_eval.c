@@ -103,9 +103,10 @@ static inline int tick(sctx *cx)
 
 static int nomem(void) { return usj_error_set(USJ_ENOMEM, "out of memory"); }
 
-/* Small trees (nearly every query) take their iterators and the list of
- * them from usj_search's stack (cx->pool, cx->all_buf), and their first
- * CUR_INLINE term cursors too (cx->cmem, 2.5 KB each): no malloc. */
+/* Small trees (nearly every query) take their iterators, the list of them
+ * and their kid lists from usj_search's stack (cx->pool, cx->all_buf,
+ * cx->abuf), and their first CUR_INLINE term cursors too (cx->cmem, 2.5 KB
+ * each): no malloc. */
 #define IT_INLINE 8
 #define CUR_INLINE 4
 
@@ -136,12 +137,31 @@ static it *it_new(sctx *cx, int kind, const qnode *q)
     return t;
 }
 
+/* n zeroed iterator pointers (a node's kids, exclusions, order): from
+ * usj_search's stack while it lasts (cx->abuf), else calloc'd. */
+static it **it_list(sctx *cx, size_t n)
+{
+    if (n && n <= cx->capabuf - cx->nabuf) {
+        it **a = cx->abuf + cx->nabuf;
+        cx->nabuf += n;
+        memset(a, 0, n * sizeof *a);
+        return a;
+    }
+    return calloc(n ? n : 1, sizeof(it *));
+}
+
+static void it_list_free(sctx *cx, it **a)
+{
+    if (!(a >= cx->abuf && a < cx->abuf + cx->capabuf))
+        free(a);
+}
+
 static void it_free(sctx *cx, it *t)
 {
     usj_postings_free(t->p);
-    free(t->kids);
-    free(t->neg);
-    free(t->order);
+    it_list_free(cx, t->kids);
+    it_list_free(cx, t->neg);
+    it_list_free(cx, t->order);
     free(t->docs);
     free(t->fmatch);
     if (!(cx->pool && t >= cx->pool && t < cx->pool + cx->cappool))
@@ -745,7 +765,7 @@ static int build_prefix(sctx *cx, const qnode *q, it **out)
         return 0;
     }
     t->adv = adv_or;
-    if (!(t->kids = calloc(px->n, sizeof *t->kids)))
+    if (!(t->kids = it_list(cx, px->n)))
         return nomem();
     for (uint32_t i = 0; i < px->n; i++) {
         if ((rc = build_term(cx, q, px->terms[i], &px->infos[i],
@@ -818,8 +838,8 @@ static int cost_cmp(const void *a, const void *b)
 static int build_kids(sctx *cx, const qnode *q, it *t, int and)
 {
     int rc;
-    t->kids = calloc(q->nkids, sizeof *t->kids);
-    t->neg = calloc(q->nkids, sizeof *t->neg);
+    t->kids = it_list(cx, q->nkids);
+    t->neg = it_list(cx, q->nkids);
     if (!t->kids || !t->neg)
         return nomem();
     for (uint32_t i = 0; i < q->nkids; i++) {
@@ -869,7 +889,7 @@ static int build(sctx *cx, const qnode *q, it **out)
         return build_term(cx, q, q->terms[0], NULL, out);
     case QN_PHRASE: {
         it *t = it_new(cx, IT_PHRASE, q);
-        if (!t || !(t->kids = calloc(q->nterms, sizeof *t->kids)))
+        if (!t || !(t->kids = it_list(cx, q->nterms)))
             return nomem();
         *out = t;
         t->adv = adv_phrase;
@@ -895,7 +915,7 @@ static int build(sctx *cx, const qnode *q, it **out)
         }
         /* positions are checked in query order (kids), the intersection
          * is driven by the rarest term (order) */
-        if (!(t->order = malloc(t->nkids * sizeof *t->order)))
+        if (!(t->order = it_list(cx, t->nkids)))
             return nomem();
         memcpy(t->order, t->kids, t->nkids * sizeof *t->order);
         qsort(t->order, t->nkids, sizeof *t->order, cost_cmp);
@@ -1705,6 +1725,7 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     it pool[IT_INLINE];
     it *all_buf[2 * IT_INLINE];
     usj_postings_mem cmem[CUR_INLINE];
+    it *abuf[4 * IT_INLINE];
     ent hbuf[32];
     uint32_t obuf[32];
     /* the hits are built here, their paths and titles borrowed from the
@@ -1715,6 +1736,8 @@ int usj_search(usj_results **out, const usj_index *idx, const usj_query *q,
     cx.cappool = IT_INLINE;
     cx.cmem = cmem;
     cx.capcmem = CUR_INLINE;
+    cx.abuf = abuf;
+    cx.capabuf = 4 * IT_INLINE;
     cx.all = cx.all_buf = all_buf;
     cx.capall = 2 * IT_INLINE;
     cx.idx = idx;

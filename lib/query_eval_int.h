@@ -43,6 +43,8 @@ struct sctx {
     size_t           npool, cappool;
     union usj_postings_mem *cmem; /* term cursors' memory before malloc */
     size_t           ncmem, capcmem;
+    it             **abuf;    /* iterators' kid lists before calloc */
+    size_t           nabuf, capabuf;
     pexp            *px;
     size_t           npx;
     uint32_t        *posbuf;  /* phrase scratch */
