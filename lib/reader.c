@@ -91,6 +91,36 @@ static int open_docs(usj_index *idx)
     return 0;
 }
 
+/* Sum of the first n (< 64) zigzag differences of width 3 at data, 18 per
+ * 8-byte load (SWAR): an odd field f becomes 7 - f, every field is
+ * shifted down one bit and an even field gets bit 2, which is its
+ * difference plus 4 (0..7); those are summed by pairs (6-bit lanes), pairs
+ * of pairs (12-bit lanes) and one multiply, and 4 per field taken off.
+ * Reads the bytes usj_col_get would for the same fields. Width 3 is what
+ * the line and line-count columns nearly always get (consecutive
+ * paragraphs a few lines apart). */
+static int64_t zz3_sum(const uint8_t *data, uint32_t n)
+{
+    const uint64_t L = UINT64_C(0x9249249249249);     /* bit 0 of 18 fields */
+    const uint64_t E3 = UINT64_C(0x71c71c71c71c7);    /* 9 lanes of 6: low 3 */
+    const uint64_t E12 = UINT64_C(0x3f03f03f03f03f);  /* 5 lanes of 12: low 6 */
+    const uint64_t R12 = UINT64_C(0x1001001001001);   /* one per 12-bit lane */
+    int64_t sum = 0;
+    for (uint32_t k = 0; k < n; k += 18) {
+        uint32_t m = n - k < 18 ? n - k : 18;
+        uint64_t bit = (uint64_t)k * 3;
+        uint64_t fm = (UINT64_C(1) << (3 * m)) - 1;     /* m fields */
+        uint64_t x = (usj_ld64(data + bit / 8) >> (bit % 8)) & fm;
+        uint64_t l = L & fm;
+        uint64_t s = (x & l) * 7;                       /* odd fields: 111 */
+        uint64_t g = (((x ^ s) >> 1) & (l * 3)) | (~s & (l << 2));
+        uint64_t t = (g & E3) + ((g >> 3) & E3);
+        uint64_t u = (t & E12) + ((t >> 6) & E12);
+        sum += (int64_t)(((u * R12) >> 48) & 0xFFF) - 4 * (int64_t)m;
+    }
+    return sum;
+}
+
 /* Value of column c (0 line, 1 nlines, 2 offset) for doc d: the group's
  * base plus the zigzag differences up to d. */
 static uint64_t col_value(const usj_index *idx, unsigned c, uint32_t d)
@@ -102,6 +132,8 @@ static uint64_t col_value(const usj_index *idx, unsigned c, uint32_t d)
     uint32_t n = d % USJ_DOCS_GROUP;
     if (w == 0)
         return v;
+    if (w == 3)
+        return v + (uint64_t)zz3_sum(data, n);
     for (uint32_t k = 0; k < n; k++) {      /* the deltas before d */
         uint64_t z = usj_col_get(data, w, k);
         v += (z >> 1) ^ (0 - (z & 1));
