@@ -136,6 +136,11 @@ struct usj_index {
     uint64_t       nterms;
     uint32_t       dict_nblocks;
     const uint8_t *dict_index, *dict_data, *dict_end;
+    /* the first 8 bytes of each block's first term, big-endian, zero past
+     * its end: made once USJ_DICT_KEYS_AFTER lookups were made without
+     * them (lib/dict.c; counted in dict_lookups), NULL before */
+    _Atomic(uint64_t *) dict_keys;
+    atomic_uint    dict_lookups;
     /* docs */
     uint32_t       ndocs;
     const uint8_t *col_data[USJ_DOCS_NCOLS];   /* delta bits */
@@ -184,6 +189,7 @@ int usj_docstore_check(const usj_index *idx);
 int usj_numidx_check(const usj_index *idx);
 /* Opening helpers: validate the section's own header and fill idx. */
 int usj_dict_open(usj_index *idx);
+void usj_dict_close(usj_index *idx);   /* what the lookups allocated */
 int usj_docstore_open(usj_index *idx);
 int usj_numidx_open(usj_index *idx);
 

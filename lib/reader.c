@@ -221,6 +221,7 @@ static void destroy(usj_index *idx)
         return;
     if (idx->map)
         munmap((void *)idx->map, idx->size);
+    usj_dict_close(idx);
     free(idx->doclens_copy);
     free(idx->path);
     free(idx);
