@@ -310,9 +310,11 @@ static inline int cmp_first(const usj_index *idx, uint64_t size, uint32_t b,
  * make them; the first stored wins. NULL before, when memory is short or
  * when a first term is unreadable (the lookup then reads the blocks, and
  * reports that). */
+typedef uint64_t *_Atomic dict_keys_slot;
+
 static const uint64_t *dict_keys(const usj_index *idx)
 {
-    _Atomic(uint64_t *) *slot = (_Atomic(uint64_t *) *)&idx->dict_keys;
+    dict_keys_slot *slot = (dict_keys_slot *)&idx->dict_keys;
     uint64_t *k = atomic_load_explicit(slot, memory_order_acquire);
     if (k)
         return k;

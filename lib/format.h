@@ -139,7 +139,7 @@ struct usj_index {
     /* the first 8 bytes of each block's first term, big-endian, zero past
      * its end: made once USJ_DICT_KEYS_AFTER lookups were made without
      * them (lib/dict.c; counted in dict_lookups), NULL before */
-    _Atomic(uint64_t *) dict_keys;
+    uint64_t *_Atomic dict_keys;
     atomic_uint    dict_lookups;
     /* docs */
     uint32_t       ndocs;
