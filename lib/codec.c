@@ -2,7 +2,11 @@
  * with a LEB128 varint tail. Full groups are packed and unpacked by one
  * straight-line function per width (pack128_B, unpack128_B, B = 1..32),
  * unpacked with AVX2 byte shuffles where the CPU has them (widths <= 25,
- * unpack128_avx2); short groups by generic loops. */
+ * unpack128_avx2); short groups by generic loops. USJ_NO_AVX2 set to a
+ * non-empty value in the environment (read once per process) keeps the
+ * scalar unpackers on an AVX2 CPU: the tests use it so that both paths are
+ * checked on any machine, and it gives a way to compare them. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -233,7 +237,8 @@ static void avx2_init(void)
                 avx2_tab.shuf[b][4 * j + x] = (uint8_t)(bit / 8 + x);
             avx2_tab.shift[b][j] = bit % 8;
         }
-    have_avx2 = __builtin_cpu_supports("avx2");
+    const char *off = getenv("USJ_NO_AVX2");
+    have_avx2 = __builtin_cpu_supports("avx2") && !(off && *off);
 }
 
 __attribute__((target("avx2"))) static inline void
