@@ -554,6 +554,9 @@ static uint32_t adv_phrase(it *t, uint32_t target)
                 continue;
             }
         }
+        /* a match is scored (or bounded) from its length: fetched while
+         * the positions are decoded and merged */
+        __builtin_prefetch(cx->doclens + d);
         uint32_t f = 0, next;
         int rc = phrase_freq(t, d, &f, &next);
         if (rc) {
