@@ -295,6 +295,9 @@ static uint32_t leapfrog(it **kids, uint32_t n, uint32_t target, sctx *cx)
         d = kid_adv(kids[0], d);
         if (d == USJ_DOC_END)
             return d;
+        /* a match is bounded and scored from its length: fetched while
+         * the other kids move there */
+        __builtin_prefetch(cx->doclens + d);
         uint32_t e = align_rest(kids, n, d);
         if (e == d)
             return d;
