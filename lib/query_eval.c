@@ -93,12 +93,22 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Counts work; returns 1 (and marks the context) once the deadline passed. */
-static inline int tick(sctx *cx)
+/* Counts n steps of work; returns 1 (and marks the context) once the
+ * deadline passed. The clock is read only when the count passes a multiple
+ * of USJ_QUERY_CHECK_EVERY. */
+static inline int tick_n(sctx *cx, uint32_t n)
 {
-    if (++cx->work % USJ_QUERY_CHECK_EVERY == 0 && now_ns() > cx->deadline_ns)
+    uint32_t was = cx->work;
+    cx->work += n;
+    if (was / USJ_QUERY_CHECK_EVERY != cx->work / USJ_QUERY_CHECK_EVERY &&
+        now_ns() > cx->deadline_ns)
         cx->timed_out = 1;
     return cx->timed_out;
+}
+
+static inline int tick(sctx *cx)
+{
+    return tick_n(cx, 1);
 }
 
 static int nomem(void) { return usj_error_set(USJ_ENOMEM, "out of memory"); }
@@ -1045,17 +1055,6 @@ static void ent_sort(ent *e, size_t n)
 }
 
 /* ------------------------------------------------------------ run */
-
-/* Counts n steps of work (tick's unit); returns 1 once the deadline passed. */
-static inline int tick_n(sctx *cx, uint32_t n)
-{
-    uint32_t was = cx->work;
-    cx->work += n;
-    if (was / USJ_QUERY_CHECK_EVERY != cx->work / USJ_QUERY_CHECK_EVERY &&
-        now_ns() > cx->deadline_ns)
-        cx->timed_out = 1;
-    return cx->timed_out;
-}
 
 /* A block of a list and its stored impact, in a max-heap by impact (ties:
  * the earlier block first). */
