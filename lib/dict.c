@@ -275,20 +275,35 @@ static inline uint64_t head8(const uint8_t *p, size_t len)
            ((uint64_t)b[6] << 8) | (uint64_t)b[7];
 }
 
+/* The first term of block b (size: the dictionary data's): its bytes and
+ * *len, or NULL with *why saying what is wrong. */
+static inline const uint8_t *first_term(const usj_index *idx, uint64_t size,
+                                        uint32_t b, uint64_t *len,
+                                        const char **why)
+{
+    uint64_t off = usj_ld64(idx->dict_index + (size_t)b * USJ_DICT_ENTRY);
+    if (off > size) {
+        *why = "block offset out of bounds";
+        return NULL;
+    }
+    const uint8_t *p = idx->dict_data + off;
+    if (usj_varint_get(&p, idx->dict_end, len) || *len > (uint64_t)(idx->dict_end - p)) {
+        *why = "truncated first term";
+        return NULL;
+    }
+    return p;
+}
+
 /* Compare the first term of block b with key; *err set on corruption.
  * Bytes compared inline: the keys are short, a memcmp call costs more. */
 static inline int cmp_first(const usj_index *idx, uint64_t size, uint32_t b,
                             const uint8_t *key, size_t klen, int *err)
 {
-    const uint8_t *e = idx->dict_index + (size_t)b * USJ_DICT_ENTRY;
-    uint64_t off = usj_ld64(e), len;
-    if (off > size) {
-        *err = dict_corrupt("block offset out of bounds", b);
-        return 0;
-    }
-    const uint8_t *p = idx->dict_data + off;
-    if (usj_varint_get(&p, idx->dict_end, &len) || len > (uint64_t)(idx->dict_end - p)) {
-        *err = dict_corrupt("truncated first term", b);
+    uint64_t len;
+    const char *why;
+    const uint8_t *p = first_term(idx, size, b, &len, &why);
+    if (!p) {
+        *err = dict_corrupt(why, b);
         return 0;
     }
     size_t n = len < klen ? (size_t)len : klen;
@@ -328,10 +343,10 @@ static const uint64_t *dict_keys(const usj_index *idx)
         return NULL;
     uint64_t size = (uint64_t)(idx->dict_end - idx->dict_data);
     for (uint32_t b = 0; b < idx->dict_nblocks; b++) {
-        uint64_t off = usj_ld64(idx->dict_index + (size_t)b * USJ_DICT_ENTRY), len;
-        const uint8_t *p = idx->dict_data + off;
-        if (off > size || usj_varint_get(&p, idx->dict_end, &len) ||
-            len > (uint64_t)(idx->dict_end - p)) {
+        uint64_t len;
+        const char *why;
+        const uint8_t *p = first_term(idx, size, b, &len, &why);
+        if (!p) {
             free(k);
             return NULL;
         }
