@@ -19,12 +19,9 @@
 /* What a hit owns apart from the block: text, spans, explain. */
 void usj_hit_free_owned(usj_hit *h)
 {
-    if (h->text)
-        free(h->text);
-    if (h->spans)
-        free(h->spans);
-    if (h->explain)
-        free(h->explain);
+    free(h->text);
+    free(h->spans);
+    free(h->explain);
 }
 
 void usj_results_free(usj_results *r)
@@ -58,40 +55,32 @@ int usj_results_pack(usj_results **out, const usj_results *head,
     size_t need = HITS_AT + n * sizeof *hits;
     size_t rlen = root ? strlen(root) + 1 : 0;
     need += rlen;
-    /* the strings' lengths, and for each hit the earlier hit whose
-     * strings it shares (j < i) or i itself; only the first n_lb hits
-     * are remembered (the rest copy their own) */
-    size_t plen_buf[64], tlen_buf[64];
-    size_t *plen = plen_buf, *tlen = tlen_buf;
-    size_t *same = NULL;
-    if (n > 64) {
-        plen = malloc(3 * n * sizeof *plen);
-        if (!plen)
-            return usj_error_set(USJ_ENOMEM, "out of memory");
-        tlen = plen + n;
-        same = tlen + n;
-    }
-    size_t same_buf[64];
-    if (!same)
-        same = same_buf;
+    /* per hit: the earlier hit whose strings it shares (same < i, found
+     * among the PACK_LOOKBACK before it) or i itself, and then the
+     * lengths of the strings it copies */
+    struct {
+        size_t same, plen, tlen;
+    } buf[64], *e = buf;
+    if (n > 64 && !(e = malloc(n * sizeof *e)))
+        return usj_error_set(USJ_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         size_t j = i, lo = i > PACK_LOOKBACK ? i - PACK_LOOKBACK : 0;
         for (size_t k = i; k-- > lo;)
             if (hits[k].path == hits[i].path && hits[k].title == hits[i].title) {
-                j = same[k];
+                j = e[k].same;
                 break;
             }
-        same[i] = j;
+        e[i].same = j;
         if (j == i) {
-            plen[i] = strlen(hits[i].path) + 1;
-            tlen[i] = strlen(hits[i].title) + 1;
-            need += plen[i] + tlen[i];
+            e[i].plen = strlen(hits[i].path) + 1;
+            e[i].tlen = strlen(hits[i].title) + 1;
+            need += e[i].plen + e[i].tlen;
         }
     }
     usj_results *r = malloc(need);
     if (!r) {
-        if (plen != plen_buf)
-            free(plen);
+        if (e != buf)
+            free(e);
         return usj_error_set(USJ_ENOMEM, "out of memory");
     }
     *r = *head;
@@ -109,20 +98,20 @@ int usj_results_pack(usj_results **out, const usj_results *head,
     }
     for (size_t i = 0; i < n; i++) {
         usj_hit *h = &r->hits[i];
-        if (same[i] != i) {
-            h->path = r->hits[same[i]].path;
-            h->title = r->hits[same[i]].title;
+        if (e[i].same != i) {
+            h->path = r->hits[e[i].same].path;
+            h->title = r->hits[e[i].same].title;
             continue;
         }
-        memcpy(s, hits[i].path, plen[i]);
+        memcpy(s, hits[i].path, e[i].plen);
         h->path = s;
-        s += plen[i];
-        memcpy(s, hits[i].title, tlen[i]);
+        s += e[i].plen;
+        memcpy(s, hits[i].title, e[i].tlen);
         h->title = s;
-        s += tlen[i];
+        s += e[i].tlen;
     }
-    if (plen != plen_buf)
-        free(plen);
+    if (e != buf)
+        free(e);
     *out = r;
     return 0;
 }
