@@ -363,17 +363,27 @@ static int load_block(usj_postings *p, uint32_t b)
     return 0;
 }
 
+/* Decode block b's tf run (n values at q, which decode_docs found) into
+ * tfs[]; *after = the byte past it. 0 or USJ_ECORRUPT. */
+static int decode_tfs(usj_postings *p, uint32_t b, const uint8_t *q,
+                      uint32_t *tfs, uint32_t n, const uint8_t **after)
+{
+    const uint8_t *e = p->end;
+    if (p->skips && b + 1 < p->nblocks)
+        e = p->data + skip32(p, b + 1, 1);      /* checked by decode_docs */
+    if (usj_codec_decode_group(q, e, tfs, n, after))
+        return corrupt(p, "truncated or malformed block", b);
+    return 0;
+}
+
 /* Decode the current block's tfs; on malformed bytes the cursor ends with
  * USJ_ECORRUPT (as a block failing to load does). */
 static int load_tfs(usj_postings *p)
 {
     if (p->tfs_ok)
         return 0;
-    const uint8_t *e = p->end;
-    if (p->skips && p->blk + 1 < p->nblocks)
-        e = p->data + skip32(p, p->blk + 1, 1);    /* checked by load_block */
-    if (usj_codec_decode_group(p->tf_at, e, p->tfs, p->n, &p->blk_end)) {
-        int rc = corrupt(p, "truncated or malformed block", p->blk);
+    int rc = decode_tfs(p, p->blk, p->tf_at, p->tfs, p->n, &p->blk_end);
+    if (rc) {
         if (!p->err)
             p->err = rc;
         p->ended = 1;
@@ -840,15 +850,10 @@ uint32_t usj_postings_read_block(usj_postings *p, uint32_t b, uint32_t *docs,
         memcpy(tfs, p->tfs, p->n * sizeof *tfs);
         return p->n;
     }
-    const uint8_t *q, *e = p->end, *qe;
+    const uint8_t *q, *qe;
     uint32_t n = decode_docs(p, b, docs, &q, &rc);
-    if (n) {
-        if (p->skips && b + 1 < p->nblocks)
-            e = p->data + skip32(p, b + 1, 1);  /* checked by decode_docs */
-        if (!usj_codec_decode_group(q, e, tfs, n, &qe))
-            return n;
-        rc = corrupt(p, "truncated or malformed block", b);
-    }
+    if (n && !(rc = decode_tfs(p, b, q, tfs, n, &qe)))
+        return n;
     p->err = rc;
     return 0;
 }
