@@ -95,13 +95,14 @@ static uint64_t now_ns(void)
 
 /* Counts n steps of work; returns 1 (and marks the context) once the
  * deadline passed. The clock is read only when the count passes a multiple
- * of USJ_QUERY_CHECK_EVERY. */
+ * of USJ_QUERY_CHECK_EVERY (a power of two: the bits above it change). */
+_Static_assert((USJ_QUERY_CHECK_EVERY & (USJ_QUERY_CHECK_EVERY - 1)) == 0,
+               "USJ_QUERY_CHECK_EVERY must be a power of two");
 static inline int tick_n(sctx *cx, uint32_t n)
 {
     uint32_t was = cx->work;
     cx->work += n;
-    if (was / USJ_QUERY_CHECK_EVERY != cx->work / USJ_QUERY_CHECK_EVERY &&
-        now_ns() > cx->deadline_ns)
+    if ((was ^ cx->work) >= USJ_QUERY_CHECK_EVERY && now_ns() > cx->deadline_ns)
         cx->timed_out = 1;
     return cx->timed_out;
 }
