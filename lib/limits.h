@@ -27,6 +27,14 @@
  * prose lines (> 100) do not. */
 #define USJ_WRAP_MIN            30u
 #define USJ_WRAP_MAX            100u
+/* An article's title (usj_para_title) is at most this many bytes: a file
+ * without a headline opens with a paragraph (seeds/001: 1092 bytes), which
+ * would otherwise be repeated with every hit of the file. A longer first
+ * line is cut after its first sentence when that ends in time, else after
+ * its last whole word (the writer then adds "…"). */
+#define USJ_TITLE_MAX           160u
+/* ... and a first sentence shorter than this is no cut point ("Note. ..."). */
+#define USJ_TITLE_MIN_SENTENCE  24u
 
 /* ---- writer ---- */
 /* Default in-memory budget for postings before a sorted run is spilled. */

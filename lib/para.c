@@ -194,8 +194,42 @@ int usj_para_split(const char *buf, size_t len, usj_split_mode mode,
     return 0;
 }
 
-void usj_para_title(const char *buf, size_t len, const char **title,
-                    size_t *tlen)
+static int is_sp(char c) { return c == ' ' || c == '\t'; }
+
+/* The length of a title line t[0..n) cut to USJ_TITLE_MAX bytes: after the
+ * first sentence that ends within the bound (a '.', '!' or '?' then a blank,
+ * the '.' not after a capital: "U.S. President" goes on), else after the
+ * last whole word that fits, trailing ",;:-" dropped (*mid = 1), else at a
+ * UTF-8 character boundary (*mid = 1). */
+static size_t title_cut(const char *t, size_t n, int *mid)
+{
+    *mid = 0;
+    if (n <= USJ_TITLE_MAX)
+        return n;
+    for (size_t i = USJ_TITLE_MIN_SENTENCE; i < USJ_TITLE_MAX; i++) {
+        unsigned char p = (unsigned char)t[i - 1];
+        if (is_sp(t[i + 1]) &&
+            (t[i] == '!' || t[i] == '?' ||
+             (t[i] == '.' && !(p >= 'A' && p <= 'Z') && p != '.')))
+            return i + 1;
+    }
+    *mid = 1;
+    size_t e = USJ_TITLE_MAX;
+    while (e > 0 && !is_sp(t[e]))
+        e--;
+    while (e > 0 && (is_sp(t[e - 1]) || t[e - 1] == ',' ||
+                     t[e - 1] == ';' || t[e - 1] == ':' || t[e - 1] == '-'))
+        e--;
+    if (e > 0)
+        return e;
+    e = USJ_TITLE_MAX;      /* one long word */
+    while (e > 0 && ((unsigned char)t[e] & 0xC0) == 0x80)
+        e--;
+    return e;
+}
+
+int usj_para_title(const char *buf, size_t len, const char **title,
+                   size_t *tlen)
 {
     /* The first non-blank line that has a letter or digit: a line of bare
      * punctuation (seeds/003 opens with ", , , , , ,") is page debris, not
@@ -216,9 +250,10 @@ void usj_para_title(const char *buf, size_t len, const char **title,
                 unsigned char c = (unsigned char)buf[i];
                 if (c >= 0x80 || (c >= '0' && c <= '9') ||
                     ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')) {
+                    int mid;
                     *title = buf + a;
-                    *tlen = e - a;
-                    return;
+                    *tlen = title_cut(buf + a, e - a, &mid);
+                    return mid;
                 }
             }
             if (!first) {
@@ -228,8 +263,10 @@ void usj_para_title(const char *buf, size_t len, const char **title,
         }
         s = l.next;
     }
+    int mid = 0;
     *title = first ? first : "";
-    *tlen = first ? first_len : 0;
+    *tlen = first ? title_cut(first, first_len, &mid) : 0;
+    return mid;
 }
 
 static const char *const split_names[] = {"auto", "line", "block"};

@@ -780,7 +780,7 @@ int usj_writer_add_file(usj_writer *w, const char *path, const char *data,
         *ninvalid = ninv;
     const char *title;
     size_t tlen;
-    usj_para_title(buf, blen, &title, &tlen);
+    int title_mid = usj_para_title(buf, blen, &title, &tlen);
     if (w->nfiles == w->files_cap) {
         uint32_t cap = w->files_cap ? w->files_cap * 2 : 256;
         uint32_t *f = realloc(w->file_first, (size_t)cap * sizeof *f);
@@ -801,12 +801,15 @@ int usj_writer_add_file(usj_writer *w, const char *path, const char *data,
     size_t plen = strlen(path);
     if ((rc = usj_spool_write(&w->files_sp, path, plen + 1)) ||
         (rc = usj_spool_write(&w->files_sp, title, tlen)) ||
+        (title_mid && (rc = usj_spool_write(&w->files_sp, USJ_TITLE_CUT,
+                                            sizeof USJ_TITLE_CUT - 1))) ||
         (rc = usj_spool_write(&w->files_sp, "", 1))) {
         free(buf);
         w->failed = rc;
         return rc;
     }
-    w->strings_len += plen + 1 + tlen + 1;
+    w->strings_len += plen + 1 + tlen + 1 +
+                      (title_mid ? sizeof USJ_TITLE_CUT - 1 : 0);
     w->nfiles++;
     /* the caller's copy and ours count against the budget while we work */
     w->file_mem = (uint64_t)len + blen;

@@ -85,9 +85,12 @@ static inline void ixt_model_build(ixt_model *m, char **paths)
         cr_assert_eq(usj_utf8_sanitize(data, n, &s, &sl, &ninv), 0);
         const char *t;
         size_t tl;
-        usj_para_title(s, sl, &t, &tl);
+        int mid = usj_para_title(s, sl, &t, &tl);
         m->path = paths[i];
-        m->title = strndup(t, tl);
+        m->title = malloc(tl + sizeof USJ_TITLE_CUT);
+        cr_assert_not_null(m->title);
+        memcpy(m->title, t, tl);
+        strcpy(m->title + tl, mid ? USJ_TITLE_CUT : "");
         usj_para_split(s, sl, USJ_SPLIT_AUTO, ixt_model_para, m);
         free(s);
         free(data);

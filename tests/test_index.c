@@ -81,6 +81,17 @@ Test(index, seeds_round_trip)
     cr_assert_str_eq(p, paths[0]);
     cr_assert_str_eq(title, "US-Japan Alliance Enters New Era: Landmark Trade Deal and "
                             "Enhanced Security Cooperation Shape 2025");
+    /* long first lines: cut after the first sentence (001), or after a
+     * word with "…" (004, no sentence end within USJ_TITLE_MAX) */
+    cr_assert_eq(usj_index_file(idx, 1, &p, &title), 0);
+    cr_assert_str_eq(title, "The diplomatic landscape of the Indo-Pacific has "
+                            "long been shaped by the enduring alliance between "
+                            "Japan and the United States.");
+    cr_assert_eq(usj_index_file(idx, 4, &p, &title), 0);
+    cr_assert_str_eq(title, "Japan and the United States have completed a "
+                            "comprehensive trade agreement designed to "
+                            "strengthen collaboration in key sectors such as "
+                            "energy infrastructure\xe2\x80\xa6");
     ixt_model_free(&m);
     usj_index_unref(idx);
     ixt_free_paths(paths);

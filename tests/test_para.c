@@ -41,24 +41,22 @@ static const struct {
     const char *name;
     size_t      paras;     /* non-blank lines */
     size_t      blocks;    /* blank-line-separated blocks */
-    const char *title;     /* NULL: checked by prefix/length below */
-    const char *title_prefix;
-    size_t      title_len;
+    const char *title;
 } seeds[] = {
     {"000_3e9f356e5c9bf5c6.txt", 12, 1,
      "US-Japan Alliance Enters New Era: Landmark Trade Deal and Enhanced "
-     "Security Cooperation Shape 2025", NULL, 0},
-    {"001_ec36a14128f0579a.txt", 61, 1, NULL,
-     "The diplomatic landscape of the Indo-Pacific has long been shaped",
-     1092},
+     "Security Cooperation Shape 2025"},
+    {"001_ec36a14128f0579a.txt", 61, 1,     /* a 1092-byte first line */
+     "The diplomatic landscape of the Indo-Pacific has long been shaped by "
+     "the enduring alliance between Japan and the United States."},
     {"002_ec4eb60320c4ba37.txt", 24, 24,
-     "US-Japan Alliance: $80 Billion Investment, Trade & Security Boosts",
-     NULL, 0},
+     "US-Japan Alliance: $80 Billion Investment, Trade & Security Boosts"},
     {"003_25b43f502759b295.txt", 28, 28,
-     "US Japan Alliance Strengthens Under New Leadership", NULL, 0},
-    {"004_34c4a962b3f42fed.txt", 51, 1, NULL,
-     "Japan and the United States have completed a comprehensive trade",
-     460},
+     "US Japan Alliance Strengthens Under New Leadership"},
+    {"004_34c4a962b3f42fed.txt", 51, 1,     /* 460 bytes, no sentence end */
+     "Japan and the United States have completed a comprehensive trade "
+     "agreement designed to strengthen collaboration in key sectors such as "
+     "energy infrastructure"},
 };
 
 /* Independent reference: the non-blank lines of buf (1-based numbers,
@@ -133,15 +131,9 @@ Test(para, seeds_titles)
         const char *t;
         size_t tl;
         usj_para_title(buf, len, &t, &tl);
-        if (seeds[f].title) {
-            cr_assert_eq(tl, strlen(seeds[f].title), "%s: title '%.*s'",
-                         seeds[f].name, (int)tl, t);
-            cr_assert_eq(memcmp(t, seeds[f].title, tl), 0);
-        } else {
-            cr_assert_eq(tl, seeds[f].title_len);
-            cr_assert_eq(strncmp(t, seeds[f].title_prefix,
-                                 strlen(seeds[f].title_prefix)), 0);
-        }
+        cr_assert_eq(tl, strlen(seeds[f].title), "%s: title '%.*s'",
+                     seeds[f].name, (int)tl, t);
+        cr_assert_eq(memcmp(t, seeds[f].title, tl), 0);
         cr_assert(t >= buf && t + tl <= buf + len);
         free(buf);
     }
@@ -437,4 +429,66 @@ Test(para, title_skips_punctuation_only_lines)
     cr_assert_eq(memcmp(t, "--", 2), 0);
     usj_para_title("\n \n", 3, &t, &tl);
     cr_assert_eq(tl, 0);
+}
+
+/* title(line) with the cut flag, as a NUL-terminated copy */
+static char *title_of(const char *line, int *mid)
+{
+    const char *t;
+    size_t tl;
+    *mid = usj_para_title(line, strlen(line), &t, &tl);
+    cr_assert(tl <= USJ_TITLE_MAX);
+    return strndup(t, tl);
+}
+
+Test(para, long_titles_are_cut)
+{
+    char line[512], *t;
+    int mid;
+    /* exactly USJ_TITLE_MAX bytes: kept whole */
+    memset(line, 'a', USJ_TITLE_MAX);
+    line[USJ_TITLE_MAX] = '\0';
+    t = title_of(line, &mid);
+    cr_assert_eq(strlen(t), USJ_TITLE_MAX);
+    cr_assert_eq(mid, 0);
+    free(t);
+    /* one byte more, one word: cut at the bound, flagged */
+    strcat(line, "b\nbody\n");
+    t = title_of(line, &mid);
+    cr_assert_eq(strlen(t), USJ_TITLE_MAX);
+    cr_assert_eq(mid, 1);
+    free(t);
+    /* the first sentence, not "U.S. " nor a sentence under the minimum */
+    char pad[300];
+    memset(pad, 'x', 200);
+    pad[200] = '\0';
+    snprintf(line, sizeof line, "Ok. The U.S. Senate voted on it today. %s "
+             "more.", pad);
+    t = title_of(line, &mid);
+    cr_assert_str_eq(t, "Ok. The U.S. Senate voted on it today.");
+    cr_assert_eq(mid, 0);
+    free(t);
+    /* no sentence end in time: after the last whole word, without the
+     * trailing comma */
+    snprintf(line, sizeof line, "%.140s words, %s", pad, pad);
+    t = title_of(line, &mid);
+    cr_assert_eq(strlen(t), 146);
+    cr_assert_eq(memcmp(t + 140, " words", 6), 0);
+    cr_assert_eq(mid, 1);
+    free(t);
+    /* one long word of 2-byte characters: cut on a character boundary */
+    line[0] = '\0';
+    for (int i = 0; i < 100; i++)
+        strcat(line, "\xc3\xa9");
+    t = title_of(line, &mid);
+    cr_assert_eq(strlen(t), USJ_TITLE_MAX);
+    cr_assert_eq(mid, 1);
+    free(t);
+    line[0] = 'x';   /* odd offsets: the bound falls inside a character */
+    line[1] = '\0';
+    for (int i = 0; i < 100; i++)
+        strcat(line, "\xc3\xa9");
+    t = title_of(line, &mid);
+    cr_assert_eq(strlen(t), USJ_TITLE_MAX - 1);
+    free(t);
 }

@@ -45,9 +45,16 @@ int usj_para_split(const char *buf, size_t len, usj_split_mode mode,
 
 /* The title: the first non-blank line that has a letter or digit (a line of
  * bare punctuation is skipped; if every line is such, the first non-blank
- * one), trimmed of surrounding white space. Sets *title and *tlen to point into buf ("" / 0 when the file is blank). */
-void usj_para_title(const char *buf, size_t len, const char **title,
-                    size_t *tlen);
+ * one), trimmed of surrounding white space. A line longer than
+ * USJ_TITLE_MAX (lib/limits.h: 160) bytes is cut at the end of its first
+ * sentence when that comes within the bound, else after the last whole word
+ * (UTF-8 character, for a line without blanks) that fits. Sets *title and
+ * *tlen to point into buf ("" / 0 when the file is blank). Returns 1 when
+ * the line was cut inside a sentence (a caller that stores the title adds
+ * an ellipsis), else 0. */
+#define USJ_TITLE_CUT "\xe2\x80\xa6"   /* "…", ending a title cut mid-sentence */
+int usj_para_title(const char *buf, size_t len, const char **title,
+                   size_t *tlen);
 
 /* "auto", "line", "block" <-> mode; parse returns -1 when unknown. */
 const char *usj_split_name(usj_split_mode m);
