@@ -153,6 +153,73 @@ R[lgping]=$(sed -E 's/RESULT rps=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\
 echo "  loadgen on redis PING c=50 P=1: ${R[lgping]}" >&2
 kill "$rpid"; wait "$rpid" 2>/dev/null || true
 
+# The p99 cell (50 connections, no pipelining) in more detail: over loopback
+# TCP and over the Unix socket (usjsearchd's default transport, and redis's
+# --unixsocket), with the default worker count and with --threads 1 (the
+# load generator needs a core of its own on a small machine), for cached and
+# uncached SEARCH and for PING (the daemon's own cost without a search).
+# ROUNDS cells of P99_SECS seconds each; the medians are reported.
+ROUNDS=${ROUNDS:-3}
+P99_SECS=${P99_SECS:-3}
+declare -A F    # F[transport,threads,mode] = "rps p50 p99 p99min p99max"
+med3() {  # median and range of the numbers on stdin, as "med min max"
+  sort -g | awk '{v[NR]=$1} END{m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; print m, v[1], v[NR]}'
+}
+focus_cell() {  # key server-address loadgen-args...
+  local key=$1 addr=$2 rps="" p50="" p99="" out
+  shift 2
+  for _ in $(seq "$ROUNDS"); do
+    out=$("$loadgen" -s "$addr" -c 50 -P 1 -d "$P99_SECS" "$@" | tail -1)
+    read -r a b d <<<"$(sed -E 's/RESULT rps=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/' <<<"$out")"
+    rps+="$a"$'\n'; p50+="$b"$'\n'; p99+="$d"$'\n'
+  done
+  read -r r _ _ <<<"$(printf '%s' "$rps" | med3)"
+  read -r m _ _ <<<"$(printf '%s' "$p50" | med3)"
+  read -r q qlo qhi <<<"$(printf '%s' "$p99" | med3)"
+  F[$key]="$r $m $q $qlo $qhi"
+  echo "  $key: ${F[$key]}" >&2
+}
+echo "p99 focus: 50 connections, pipeline 1, $ROUNDS x $P99_SECS s per cell..." >&2
+nthreads_default=$(nproc)
+focus_threads=("${THREADS:-$nthreads_default}")
+[ "${focus_threads[0]}" != 1 ] && focus_threads+=(1)
+for th in "${focus_threads[@]}"; do
+  for cache in on off; do
+    if [ "$cache" = on ]; then
+      THREADS=$th start_daemon "$tmp/seeds.idx"
+    else
+      THREADS=$th start_daemon "$tmp/seeds.idx" --cache 0
+    fi
+    "$loadgen" -s "127.0.0.1:$dport" -c 10 -d 1 -f "$tmp/seeds.q" >/dev/null   # warm
+    focus_cell "tcp,$th,search-$cache" "127.0.0.1:$dport" -f "$tmp/seeds.q"
+    focus_cell "unix,$th,search-$cache" "unix:$tmp/d.sock" -f "$tmp/seeds.q"
+    if [ "$cache" = on ]; then
+      focus_cell "tcp,$th,ping" "127.0.0.1:$dport" -r PING
+      focus_cell "unix,$th,ping" "unix:$tmp/d.sock" -r PING
+    fi
+    stop_daemon
+  done
+done
+rport=$(free_port)
+redis-server --port "$rport" --bind 127.0.0.1 --unixsocket "$tmp/redis.sock" \
+    --unixsocketperm 700 --save '' --appendonly no --maxclients 4096 \
+    --daemonize no >"$tmp/redis2.log" 2>&1 &
+rpid=$!
+pids+=("$rpid")
+for _ in $(seq 100); do
+  [ "$(redis-cli -p "$rport" ping 2>/dev/null)" = PONG ] && break
+  sleep 0.05
+done
+focus_cell "tcp,redis,ping" "127.0.0.1:$rport" -r PING
+focus_cell "unix,redis,ping" "unix:$tmp/redis.sock" -r PING
+for tr in tcp unix; do
+  if [ "$tr" = tcp ]; then rb=(-p "$rport"); else rb=(-s "$tmp/redis.sock"); fi
+  line=$(redis-benchmark "${rb[@]}" -t ping_inline -c 50 -P 1 -n "$REQS" --csv | grep PING_INLINE)
+  F[$tr,redis-benchmark]=$(awk -F'"' '{printf "%s %.1f %.1f", $4, $10*1000, $14*1000}' <<<"$line")
+  echo "  $tr,redis-benchmark: ${F[$tr,redis-benchmark]}" >&2
+done
+kill "$rpid"; wait "$rpid" 2>/dev/null || true
+
 echo "memory over $MILLION queries (no answer cache: every one searched)..." >&2
 start_daemon "$tmp/seeds.idx" --cache 0
 "$loadgen" -s "127.0.0.1:$dport" -c 50 -P 16 -n 100000 -f "$tmp/seeds.q" >/dev/null
@@ -185,6 +252,27 @@ for c in "${conns[@]}"; do
     echo "$row"
   done
 done
+printf '\np99 focus (seeds, 50 connections, no pipelining; loadgen, median of %s cells of %s s; p99 range in brackets; req/s, us)\n\n' "$ROUNDS" "$P99_SECS"
+echo "| server | threads | request | TCP req/s | p50 | p99 | Unix socket req/s | p50 | p99 |"
+echo "|---|--:|---|--:|--:|--:|--:|--:|--:|"
+focus_row() {  # label threads mode
+  local row="| $1 | $2 | $3 |"
+  for tr in tcp unix; do
+    read -r a b d lo hi <<<"${F[$tr,$4]}"
+    row+=" $a | $b | $d [$lo-$hi] |"
+  done
+  echo "$row"
+}
+for th in "${focus_threads[@]}"; do
+  focus_row usjsearchd "$th" "SEARCH (answer cache)" "$th,search-on"
+  focus_row usjsearchd "$th" "SEARCH (--cache 0)" "$th,search-off"
+  focus_row usjsearchd "$th" PING "$th,ping"
+done
+focus_row redis-server 1 PING "redis,ping"
+read -r a b d <<<"${F[tcp,redis-benchmark]}"
+read -r e f g <<<"${F[unix,redis-benchmark]}"
+echo "| redis-server (redis-benchmark) | 1 | PING_INLINE | $a | $b | $d | $e | $f | $g |"
+
 printf '\ndaemon RSS: %s kB after 100k queries, %s kB after %s more (seeds, --cache 0)\n' "$rss0" "$rss1" "$MILLION"
 printf 'seeds/redis: SEARCH with the answer cache (seeds-nocache/redis: every request searched) vs PING_INLINE at the same connections and pipelining\n'
 read -r a b d <<<"${R[lgping]}"
