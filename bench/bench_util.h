@@ -6,7 +6,8 @@
  * Method (identical for every engine):
  *  - the query types are read from QUERY_DIR/<type>.txt, one query per line;
  *  - one untimed warm-up pass runs every query in both modes;
- *  - then REPS passes; in each, every query is timed in TOP-10 mode and then
+ *  - then REPS passes, taken in turn with the other engines under
+ *    BENCH_SYNC (bu_sync below); in each, every query is timed in TOP-10 mode and then
  *    in COUNT mode (CLOCK_MONOTONIC around parse + run + reading the results);
  *  - a query's time is the median of its REPS timings; a type's figures are
  *    the median and p99 (nearest rank) of its queries' times, in us;
@@ -19,11 +20,13 @@
 #define BENCH_UTIL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BU_NTYPES 9
 static const char *const bu_types[BU_NTYPES] = {
@@ -163,7 +166,69 @@ static inline double bu_pct(double *v, size_t n, double pct)
  * count (COUNT); exits on an engine error. */
 typedef uint64_t (*bu_query_fn)(void *ctx, const char *q);
 
-/* The warm-up pass, then reps timed passes over every type. */
+/* Interleaving with the other engines (run.sh): with BENCH_SYNC=GO:DONE,
+ * the paths of two FIFOs, the driver reads one byte from GO before each
+ * timed block (one query type, both modes, in one pass) and writes one byte
+ * to DONE after it. run.sh keeps every engine's driver running, warmed up,
+ * and lets them take turns block by block, so that a machine getting
+ * slower or faster during a run reaches every engine alike. Without
+ * BENCH_SYNC the passes run straight through. */
+typedef struct bu_sync {
+    int go, done;       /* -1: no interleaving */
+} bu_sync;
+
+static inline void bu_sync_open(bu_sync *y)
+{
+    y->go = y->done = -1;
+    const char *env = getenv("BENCH_SYNC");
+    if (!env || !*env)
+        return;
+    const char *colon = strchr(env, ':');
+    if (!colon || colon == env || !colon[1]) {
+        errno = 0;
+        bu_die("BENCH_SYNC is not GO_FIFO:DONE_FIFO");
+    }
+    char go[4096];
+    size_t n = (size_t)(colon - env);
+    if (n >= sizeof go) {
+        errno = ENAMETOOLONG;
+        bu_die("BENCH_SYNC");
+    }
+    memcpy(go, env, n);
+    go[n] = 0;
+    if ((y->go = open(go, O_RDONLY)) < 0)
+        bu_die(go);
+    if ((y->done = open(colon + 1, O_WRONLY)) < 0)
+        bu_die(colon + 1);
+}
+
+static inline void bu_sync_wait(const bu_sync *y)
+{
+    char c;
+    ssize_t k;
+    if (y->go < 0)
+        return;
+    while ((k = read(y->go, &c, 1)) < 0 && errno == EINTR)
+        ;
+    if (k != 1) {
+        errno = 0;
+        bu_die("BENCH_SYNC: the go pipe closed");
+    }
+}
+
+static inline void bu_sync_done(const bu_sync *y)
+{
+    ssize_t k;
+    if (y->done < 0)
+        return;
+    while ((k = write(y->done, "x", 1)) < 0 && errno == EINTR)
+        ;
+    if (k != 1)
+        bu_die("BENCH_SYNC: the done pipe");
+}
+
+/* The warm-up pass, then reps timed passes over every type (blocks taken
+ * in turn with the other engines under BENCH_SYNC). */
 static inline void bu_run(bu_qset *sets, int reps, bu_query_fn top10,
                           bu_query_fn count, void *ctx)
 {
@@ -172,8 +237,11 @@ static inline void bu_run(bu_qset *sets, int reps, bu_query_fn top10,
             sets[t].top[i] = top10(ctx, sets[t].q[i]);
             sets[t].count[i] = count(ctx, sets[t].q[i]);
         }
+    bu_sync y;
+    bu_sync_open(&y);
     for (int r = 0; r < reps; r++)
-        for (int t = 0; t < BU_NTYPES; t++)
+        for (int t = 0; t < BU_NTYPES; t++) {
+            bu_sync_wait(&y);
             for (size_t i = 0; i < sets[t].n; i++) {
                 size_t k = i * (size_t)reps + (size_t)r;
                 double t0 = bu_now_ns();
@@ -189,6 +257,12 @@ static inline void bu_run(bu_qset *sets, int reps, bu_query_fn top10,
                     exit(1);
                 }
             }
+            bu_sync_done(&y);
+        }
+    if (y.go >= 0) {
+        close(y.go);
+        close(y.done);
+    }
 }
 
 /* Prints the summary rows and writes the counts file. */
