@@ -284,12 +284,48 @@ int usj_proto_format_search(usj_buf *out, const char *query, size_t len,
 
 /* ------------------------------------------------------------ answers */
 
+/* "00" "01" ... "99": two digits per division in put_u64. */
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal digits of v at d (no NUL; at most 20); returns the count. */
+static size_t put_u64(char *d, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        i -= 2;
+        memcpy(tmp + i, digit_pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        i -= 2;
+        memcpy(tmp + i, digit_pairs + 2 * v, 2);
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
+    size_t n = sizeof tmp - i;
+    memcpy(d, tmp + i, n);
+    return n;
+}
+
 int usj_proto_format_results_head(usj_buf *out, const usj_results *r)
 {
-    int rc = usj_buf_printf(out, "OK %zu %llu%s %llu ", r->nhits,
-                            (unsigned long long)r->total,
-                            r->total_relation == USJ_TOTAL_AT_LEAST ? "+" : "",
-                            (unsigned long long)r->took_us);
+    char head[80];            /* "OK " and three numbers of <= 20 digits */
+    memcpy(head, "OK ", 3);
+    size_t n = 3;
+    n += put_u64(head + n, r->nhits);
+    head[n++] = ' ';
+    n += put_u64(head + n, r->total);
+    if (r->total_relation == USJ_TOTAL_AT_LEAST)
+        head[n++] = '+';
+    head[n++] = ' ';
+    n += put_u64(head + n, r->took_us);
+    head[n++] = ' ';
+    int rc = usj_buf_put(out, head, n);
     if (!rc && r->root)
         rc = usj_proto_escape(out, r->root, strlen(r->root));
     if (!rc)
@@ -344,20 +380,6 @@ int usj_proto_parse_results_head(usj_results *r, const char *p,
     return 0;
 }
 
-/* Decimal digits of v at d (no NUL); returns the count. */
-static size_t put_u32(char *d, uint32_t v)
-{
-    char tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        d[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* "%.17g" of v exactly as printf writes it, into d (room for 32 bytes);
  * returns the length. printf's exact multi-precision conversion costs about
  * 1.5k instructions a score; for the usual range of scores, [1e-4, 1e16)
@@ -373,6 +395,11 @@ static size_t put_g17(char *d, double v)
         1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L,
         1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L
     };
+    if (v == 0 && !signbit(v)) {      /* range-only queries, GET */
+        d[0] = '0';
+        d[1] = '\0';
+        return 1;
+    }
     if (v >= 1e-4 && v < 1e16) {
         int e = (int)floor(log10(v));
         if (e < -4)
@@ -435,9 +462,9 @@ int usj_proto_format_hit(usj_buf *out, const usj_hit *h)
     char num[96];
     size_t n = 0;
     num[n++] = '\t';
-    n += put_u32(num + n, h->line);
+    n += put_u64(num + n, h->line);
     num[n++] = '\t';
-    n += put_u32(num + n, h->column);
+    n += put_u64(num + n, h->column);
     num[n++] = '\t';
     size_t k = put_g17(num + n, h->score);
     if (k == 0)
@@ -458,14 +485,14 @@ int usj_proto_format_hit(usj_buf *out, const usj_hit *h)
     for (size_t i = 0; i < h->nspans; i++) {
         if (i)
             *d++ = ',';
-        d += put_u32(d, h->spans[i].start);
+        d += put_u64(d, h->spans[i].start);
         *d++ = '-';
-        d += put_u32(d, h->spans[i].end);
+        d += put_u64(d, h->spans[i].end);
         *d++ = ':';
-        d += put_u32(d, h->spans[i].kind);
+        d += put_u64(d, h->spans[i].kind);
     }
     *d++ = '\t';
-    d += put_u32(d, h->para_line);
+    d += put_u64(d, h->para_line);
     *d++ = '\t';
     out->len = (size_t)(d - out->data);
     out->data[out->len] = '\0';
@@ -478,7 +505,7 @@ int usj_proto_format_hit(usj_buf *out, const usj_hit *h)
         return rc;
     n = 0;
     num[n++] = '\t';
-    n += put_u32(num + n, h->doc);
+    n += put_u64(num + n, h->doc);
     num[n++] = '\n';
     return usj_buf_put(out, num, n);
 }

@@ -239,6 +239,22 @@ Test(proto, results_head_round_trip)
     cr_assert_eq(back.total_relation, USJ_TOTAL_AT_LEAST);
     free(back.root);
 
+    /* every digit count of the hand-made decimal formatting, up to 20 */
+    uint64_t v = 0;
+    for (int digits = 1; digits <= 20; digits++) {
+        v = digits == 1 ? 7 : v * 10 + (uint64_t)(digits % 10);
+        usj_buf_clear(&b);
+        r.nhits = (size_t)(v % 100000);
+        r.total = v;
+        r.took_us = UINT64_MAX - v;
+        r.total_relation = USJ_TOTAL_EXACT;
+        cr_assert_eq(usj_proto_format_results_head(&b, &r), 0);
+        char want[128];
+        snprintf(want, sizeof want, "OK %zu %llu %llu /tmp/a b\\tc\n", r.nhits,
+                 (unsigned long long)v, (unsigned long long)(UINT64_MAX - v));
+        cr_assert_str_eq(b.data, want);
+    }
+
     const char *bad[] = { "OK", "OK 1 2", "OK a 2 3 /", "ERR X y", "OK 99999 1 1 /",
                           "OK 1 + 1 /", "OK 1 2++ 1 /", "OK 1+ 2 1 /", "OK 1 2 1+ /" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
