@@ -71,7 +71,7 @@ static inline size_t usj_utf8_encode(char *dst, uint32_t cp)
 }
 
 /* ---- stem.c: libstemmer "english" behind a 2-way set associative cache
- * of USJ_STEM_CACHE_SLOTS slots (see stem.c) ---- */
+ * of USJ_STEM_CACHE_FIRST..USJ_STEM_CACHE_SLOTS slots (see stem.c) ---- */
 #define USJ_STEM_KEY_BYTES 32   /* cached words: < 32 bytes, zero-padded */
 #define USJ_STEM_KEY_WORDS (USJ_STEM_KEY_BYTES / 8)
 #define USJ_STEM_OUT_BYTES 24   /* cached stems: < 24 bytes, NUL included */
@@ -88,6 +88,8 @@ struct sb_stemmer;
 typedef struct usj_stemmer {
     struct sb_stemmer *sb;
     usj_stem_slot     *slots;
+    uint32_t           nslots;     /* a power of two, grows (stem.c) */
+    uint32_t           misses;     /* since the last growth */
     char               out[USJ_MAX_TOKEN_BYTES * 2 + 8]; /* uncached result */
 } usj_stemmer;
 
@@ -131,8 +133,7 @@ static inline const char *usj_stemmer_hit(usj_stemmer *s, const char *word,
 {
     uint64_t k[USJ_STEM_KEY_WORDS];
     memcpy(k, word, sizeof k);
-    usj_stem_slot *slot =
-        &s->slots[usj_stem_hash(k) & (USJ_STEM_CACHE_SLOTS - 2)];
+    usj_stem_slot *slot = &s->slots[usj_stem_hash(k) & (s->nslots - 2)];
     if (!usj_stem_key_eq(slot, k))
         return NULL;
     *out_len = slot->slen;

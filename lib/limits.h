@@ -15,6 +15,11 @@
  * 64 bytes each (4 MB, calloc'd: only the slots used are touched); 2^14
  * measured ~15% slower on English prose (collisions), 2^12 ~2x slower. */
 #define USJ_STEM_CACHE_SLOTS    (1u << 16)
+/* ... which starts at this many slots (64 KB) and grows 16-fold, up to the
+ * above, each time it has missed as many words as it has slots: a one-shot
+ * query touches 16 pages, not the 4 MB whose first-touch page faults took
+ * ~3 ms of a `usjsearch` process on a large index. */
+#define USJ_STEM_CACHE_FIRST    (1u << 10)
 /* Largest amount extracted as a typed number: values are stored as int64
  * thousandths (USJ_NUM_SCALE), INT64_MAX / 1000 ~ 9.22e15; larger amounts
  * stay ordinary tokens only. */

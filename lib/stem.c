@@ -1,6 +1,9 @@
 /* lib/stem.c — the Snowball English stemmer (libstemmer, "english", UTF-8)
- * behind a cache of USJ_STEM_CACHE_SLOTS entries, so that libstemmer only
- * runs on a miss. One per analyzer (not thread-safe).
+ * behind a cache of USJ_STEM_CACHE_FIRST slots that grows 16-fold, up to
+ * USJ_STEM_CACHE_SLOTS, whenever it has missed as many words as it holds
+ * (the old entries are dropped), so that libstemmer only runs on a miss and
+ * a short-lived analyzer (one query) touches few pages. One per analyzer
+ * (not thread-safe).
  *
  * The cache is 2-way set associative (pairs of slots, the most recently used
  * first), so two frequent words hashing to the same pair do not keep
@@ -25,13 +28,18 @@
 _Static_assert(sizeof(usj_stem_slot) == 64, "stem slot is one cache line");
 _Static_assert((USJ_STEM_CACHE_SLOTS & (USJ_STEM_CACHE_SLOTS - 1)) == 0,
                "USJ_STEM_CACHE_SLOTS must be a power of two");
+_Static_assert((USJ_STEM_CACHE_FIRST & (USJ_STEM_CACHE_FIRST - 1)) == 0 &&
+               USJ_STEM_CACHE_FIRST >= 2 &&
+               USJ_STEM_CACHE_FIRST <= USJ_STEM_CACHE_SLOTS,
+               "USJ_STEM_CACHE_FIRST must be a power of two within the cap");
 
 int usj_stemmer_new(usj_stemmer **out)
 {
     usj_stemmer *s = calloc(1, sizeof *s);
     if (!s)
         return usj_error_set(USJ_ENOMEM, "stem: out of memory");
-    s->slots = calloc(USJ_STEM_CACHE_SLOTS, sizeof *s->slots);
+    s->nslots = USJ_STEM_CACHE_FIRST;
+    s->slots = calloc(s->nslots, sizeof *s->slots);
     s->sb = sb_stemmer_new("english", "UTF_8");
     if (!s->slots || !s->sb) {
         usj_stemmer_free(s);
@@ -68,7 +76,7 @@ const char *usj_stemmer_stem(usj_stemmer *s, const char *word, size_t len,
         else
             goto uncached;               /* a NUL would alias a shorter key */
         /* 2-way set: slot[0] is the most recently used of the pair */
-        slot = &s->slots[usj_stem_hash(k) & (USJ_STEM_CACHE_SLOTS - 2)];
+        slot = &s->slots[usj_stem_hash(k) & (s->nslots - 2)];
         if (usj_stem_key_eq(slot, k)) {
             *out_len = slot->slen;
             *same = slot->same;
@@ -97,6 +105,20 @@ uncached:
     int rl = sb_stemmer_length(s->sb);
     size_t n = rl < 0 ? 0 : (size_t)rl;
     *same = n == len && memcmp(r, word, n) == 0;
+    if (slot && ++s->misses >= s->nslots && s->nslots < USJ_STEM_CACHE_SLOTS) {
+        /* the words in use outnumber the slots: a larger cache (on a failed
+         * allocation the small one goes on) */
+        uint32_t more = s->nslots * 16 < USJ_STEM_CACHE_SLOTS
+                            ? s->nslots * 16 : USJ_STEM_CACHE_SLOTS;
+        usj_stem_slot *big = calloc(more, sizeof *big);
+        if (big) {
+            free(s->slots);
+            s->slots = big;
+            s->nslots = more;
+            slot = &s->slots[usj_stem_hash(k) & (s->nslots - 2)];
+        }
+        s->misses = 0;
+    }
     if (slot && n < STEM_MAX) {
         slot[1] = slot[0];                     /* evict the older one */
         memcpy(slot->key, k, sizeof k);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "limits.h"
+#include "analyze_int.h"
 #include "support/seeds.h"
 #include "usj/analyze.h"
 #include "usj/error.h"
@@ -270,6 +271,41 @@ Test(analyze, stem_cache_differential)
         cr_assert_eq(st[sl], '\0');
     }
     sb_stemmer_delete(sb);
+}
+
+/* The cache starts small and grows 16-fold, to its cap, each time it has
+ * missed as many words as it holds; stems agree with libstemmer across
+ * every growth, on misses and on the hits right after them. */
+Test(analyze, stem_cache_grows)
+{
+    usj_stemmer *st;
+    cr_assert_eq(usj_stemmer_new(&st), 0);
+    cr_assert_eq(st->nslots, USJ_STEM_CACHE_FIRST);
+    struct sb_stemmer *sb = sb_stemmer_new("english", "UTF_8");
+    cr_assert_not_null(sb);
+    uint32_t size = USJ_STEM_CACHE_FIRST, next = USJ_STEM_CACHE_FIRST;
+    char w[32];
+    for (uint32_t i = 0; i < 2u * USJ_STEM_CACHE_SLOTS; i++) {
+        int n = snprintf(w, sizeof w, "x%uwalking", i);
+        const sb_symbol *ref = sb_stemmer_stem(sb, (const sb_symbol *)w, n);
+        size_t rl = (size_t)sb_stemmer_length(sb);
+        for (int again = 0; again < 2; again++) {      /* miss, then hit */
+            size_t sl;
+            const char *r = usj_stemmer_stem(st, w, (size_t)n, 0, &sl, NULL);
+            cr_assert_not_null(r);
+            cr_assert_eq(sl, rl, "'%s'", w);
+            cr_assert_eq(memcmp(r, ref, sl), 0, "'%s'", w);
+        }
+        if (i + 1 == next && size < USJ_STEM_CACHE_SLOTS) {
+            size = size * 16 < USJ_STEM_CACHE_SLOTS ? size * 16
+                                                    : USJ_STEM_CACHE_SLOTS;
+            next += size;
+        }
+        cr_assert_eq(st->nslots, size, "after %u misses", i + 1);
+    }
+    cr_assert_eq(st->nslots, USJ_STEM_CACHE_SLOTS);
+    sb_stemmer_delete(sb);
+    usj_stemmer_free(st);
 }
 
 Test(analyze, unicode_folding)
