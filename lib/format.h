@@ -145,6 +145,7 @@ struct usj_index {
     uint32_t       ndocs;
     const uint8_t *col_data[USJ_DOCS_NCOLS];   /* delta bits */
     const uint8_t *col_table[USJ_DOCS_NCOLS];  /* group entries */
+    uint64_t       col_len[USJ_DOCS_NCOLS];    /* bytes at col_data */
     const uint32_t *doclens;
     uint32_t      *doclens_copy;   /* used only if the map is misaligned */
     double         avglen;

@@ -187,6 +187,47 @@ Test(corrupt, random_bytes_without_crc_never_crash)
     free(b);
 }
 
+/* A column group entry pointing out of its data (huge width, offset or
+ * width): a full open rejects it; opened without the checks (the client's
+ * USJ_OPEN_NOVERIFY skips the per-group pass over the docs section), every
+ * paragraph still reads without going out of bounds (ASan) and the deep
+ * check reports the damage. */
+Test(corrupt, column_group_entries_without_checks)
+{
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0);
+    uint32_t ndocs = usj_index_ndocs(idx);
+    cr_assert_gt(ndocs, 2 * USJ_DOCS_GROUP);
+    uint64_t at[USJ_DOCS_NCOLS];
+    for (unsigned c = 0; c < USJ_DOCS_NCOLS; c++)
+        at[c] = (uint64_t)(idx->col_table[c] - idx->map);
+    usj_index_unref(idx);
+    unsigned char *b = malloc(g_len);
+    for (unsigned c = 0; c < USJ_DOCS_NCOLS; c++)
+        for (int how = 0; how < 3; how++) {
+            memcpy(b, g_bytes, g_len);
+            unsigned char *e = b + at[c] + USJ_DOCS_GENTRY;   /* group 1 */
+            if (how == 0)
+                e[12] = 0xFF;                            /* width */
+            else if (how == 1)
+                usj_st32(e + 8, 0xFFFFFFF0u);            /* data offset */
+            else
+                e[12] = (unsigned char)USJ_COL_MAX_WIDTH; /* past the data */
+            ixt_write(g_bad, b, g_len);
+            cr_assert_eq(usj_index_open(&idx, g_bad, 0), USJ_ECORRUPT);
+            cr_assert_eq(usj_index_open(&idx, g_bad, USJ_OPEN_NOVERIFY), 0,
+                         "column %u, damage %d: %s", c, how, usj_error_last());
+            for (uint32_t d = 0; d < ndocs; d++) {
+                usj_doc_info di;
+                usj_index_doc(idx, d, &di);
+            }
+            read_everything(idx);
+            cr_assert_eq(usj_index_check(idx), USJ_ECORRUPT);
+            usj_index_unref(idx);
+        }
+    free(b);
+}
+
 Test(corrupt, truncation_at_boundaries_and_random_points)
 {
     uint64_t seed = 3;

@@ -79,8 +79,12 @@ void usj_writer_free(usj_writer *w);
 
 typedef struct usj_index usj_index;
 
-#define USJ_OPEN_NOVERIFY 1u  /* skip the CRC pass over the large sections
-                                 (header, tables and bounds still checked) */
+#define USJ_OPEN_NOVERIFY 1u  /* skip the passes proportional to the index:
+                                 the CRCs of the large sections, the docs
+                                 section's per-group entries and length sum
+                                 (header, tables and bounds still checked;
+                                 reads stay in bounds; usj_index_check finds
+                                 the damage). For one-shot clients. */
 
 /* Open and validate. Returns 0, USJ_EIO, USJ_ECORRUPT (with what and where),
  * USJ_EVERSION, USJ_ENOMEM. The new index has one reference. */
