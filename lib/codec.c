@@ -217,10 +217,9 @@ static void (*const unpackers[33])(const uint8_t *restrict, uint32_t *restrict) 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #include <pthread.h>
-#if defined(__has_include)
-#if __has_include(<sys/platform/x86.h>)
-#include <sys/platform/x86.h>     /* glibc >= 2.33: its own CPUID results */
-#endif
+#if defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <sys/platform/x86.h>     /* glibc's own CPUID results */
 #endif
 
 static struct {
