@@ -551,6 +551,22 @@ uint32_t usj_postings_advance(usj_postings *p, uint32_t target)
     return d[i];
 }
 
+uint32_t usj_postings_window(const usj_postings *p, const uint32_t **docs)
+{
+    if (p->ended || !p->started) {
+        *docs = p->docs + p->n;             /* the padding: UINT32_MAX */
+        return 0;
+    }
+    *docs = p->docs + p->i;
+    return p->n - p->i;
+}
+
+void usj_postings_forward(usj_postings *p, uint32_t k)
+{
+    if (p->started && !p->ended && k < p->n - p->i)
+        p->i += k;
+}
+
 uint32_t usj_postings_doc(const usj_postings *p)
 {
     if (!p->started)

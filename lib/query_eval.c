@@ -5,7 +5,8 @@
  * matching doc >= target. AND orders its positive kids by cost (df; ranges
  * by size; file:/title: filters last) and leapfrogs them with
  * usj_postings_advance (block skip data), then checks its exclusions. OR
- * takes the minimum of its kids. A phrase intersects its terms first and
+ * takes the minimum of its kids. A phrase intersects its terms first (its
+ * two rarest: the rest of their decoded blocks at once, window_meet) and
  * decodes positions only for docs holding all of them. A prefix is an OR of
  * its (at most USJ_MAX_PREFIX_TERMS most frequent) dictionary terms. Ranges
  * read the numeric index (usj_index_numrange); file:/title: test each doc's
@@ -49,6 +50,10 @@
 #include "rank.h"
 #include "results.h"
 #include "usj/error.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 typedef uint32_t (*adv_fn)(it *, uint32_t);
 
@@ -318,6 +323,122 @@ static uint32_t leapfrog(it **kids, uint32_t n, uint32_t target, sctx *cx)
     }
 }
 
+/* First k >= j with w[k] >= u, where w ascends and is padded with
+ * UINT32_MAX (usj_postings_window) and u < UINT32_MAX: steps of 8, then
+ * the count of the 7 below u without branches (as usj_postings_advance). */
+static inline uint32_t window_seek(const uint32_t *w, uint32_t j, uint32_t u)
+{
+    while (w[j + 7] < u)
+        j += 8;
+    return j + (w[j] < u) + (w[j + 1] < u) + (w[j + 2] < u) + (w[j + 3] < u) +
+           (w[j + 4] < u) + (w[j + 5] < u) + (w[j + 6] < u);
+}
+
+/* The first doc in both wa[0..na) and wb[0..nb) (ascending, padded with
+ * UINT32_MAX as usj_postings_window gives them): returns 1 with *pi, *pj
+ * its places, or 0 with *pi >= na or *pj >= nb, the places where the
+ * walk left each (every doc before them is below the other window's
+ * docs from there on). Where one window is much denser, each doc of the
+ * sparser one is sought in it (a's docs: the caller passes the sparser as
+ * a); else both are walked 4 docs at a time: the 16 pairs of two fours
+ * compared at once, and the four whose last doc is smaller (both when
+ * equal) dropped without a branch (a step branch was mispredicted on a
+ * large share of docs, whichever list it moved). */
+static int window_meet(const uint32_t *wa, uint32_t na, const uint32_t *wb,
+                       uint32_t nb, uint32_t *pi, uint32_t *pj)
+{
+    uint32_t i = 0, j = 0;
+#ifdef __SSE2__
+    if (nb <= 16 * na) {
+        const __m128i pad = _mm_set1_epi32(-1);
+        while (i < na && j < nb) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(wa + i));
+            __m128i y = _mm_loadu_si128((const __m128i *)(wb + j));
+            __m128i e = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi32(x, y),
+                             _mm_cmpeq_epi32(x, _mm_shuffle_epi32(y, 0x39))),
+                _mm_or_si128(_mm_cmpeq_epi32(x, _mm_shuffle_epi32(y, 0x4e)),
+                             _mm_cmpeq_epi32(x, _mm_shuffle_epi32(y, 0x93))));
+            /* the padding of both is no doc */
+            e = _mm_andnot_si128(_mm_cmpeq_epi32(x, pad), e);
+            int m = _mm_movemask_ps(_mm_castsi128_ps(e));
+            if (m) {
+                i += (uint32_t)__builtin_ctz((unsigned)m);
+                uint32_t u = wa[i];
+                *pi = i;
+                *pj = j + (wb[j] < u) + (wb[j + 1] < u) + (wb[j + 2] < u);
+                return 1;
+            }
+            /* each four's last doc (a short last four: its last real
+             * one, so that a window ends only once all its docs are
+             * below the other's) */
+            uint32_t xl = wa[i + 3 < na ? i + 3 : na - 1];
+            uint32_t yl = wb[j + 3 < nb ? j + 3 : nb - 1];
+            i += (uint32_t)(xl <= yl) << 2;
+            j += (uint32_t)(yl <= xl) << 2;
+        }
+        *pi = i;
+        *pj = j;
+        return 0;
+    }
+#endif
+    for (; i < na; i++) {
+        j = window_seek(wb, j, wa[i]);
+        if (j >= nb || wb[j] == wa[i])
+            break;
+    }
+    *pi = i;
+    *pj = j;
+    return i < na && j < nb;
+}
+
+/* leapfrog() of two terms (a the rarer): once both are in a block, the
+ * rest of the two decoded blocks is intersected in place (window_meet),
+ * without a call or a cursor move per doc; the cursors are moved (inside
+ * their blocks) only to a match or where one block ends, and advance
+ * loads the next blocks. */
+static uint32_t leapfrog2(it *a, it *b, uint32_t target, sctx *cx)
+{
+    uint32_t d = target;
+    for (;;) {
+        uint32_t x = adv_term(a, d);
+        if (x == USJ_DOC_END)
+            return x;
+        __builtin_prefetch(cx->doclens + x);
+        uint32_t y = adv_term(b, x);
+        if (y == x || y == USJ_DOC_END)
+            return y;
+        const uint32_t *wa, *wb;
+        uint32_t na = usj_postings_window(a->p, &wa);
+        uint32_t nb = usj_postings_window(b->p, &wb);
+        uint32_t i, j;
+        int met = window_meet(wa, na, wb, nb, &i, &j);
+        if (tick_n(cx, (i + j) / 4 + 1))
+            return USJ_DOC_END;
+        if (met) {
+            usj_postings_forward(a->p, i);
+            usj_postings_forward(b->p, j);
+            a->doc = b->doc = wa[i];
+            __builtin_prefetch(cx->doclens + wa[i]);
+            return wa[i];
+        }
+        /* one block (or both) ended: the next target is past it */
+        d = 0;
+        if (i < na) {
+            usj_postings_forward(a->p, i);
+            a->doc = wa[i];
+        } else {
+            d = wa[na - 1] + 1;
+        }
+        if (j < nb) {
+            usj_postings_forward(b->p, j);
+            b->doc = wb[j];
+        } else if (wb[nb - 1] + 1 > d) {
+            d = wb[nb - 1] + 1;
+        }
+    }
+}
+
 static double shallow_ub(it *t, uint32_t target, uint32_t *upto);
 
 /* Leapfrog with block-max skips (t->prune, t an AND or a phrase): before
@@ -544,7 +665,8 @@ static uint32_t adv_phrase(it *t, uint32_t target)
     sctx *cx = t->cx;
     for (;;) {
         d = t->prune ? leapfrog_bm(t, t->order, lead, d)
-                     : leapfrog(t->order, lead, d, cx);
+            : lead == 2 ? leapfrog2(t->order[0], t->order[1], d, cx)
+                        : leapfrog(t->order, lead, d, cx);
         if (d == USJ_DOC_END)
             break;
         if (t->prune) {

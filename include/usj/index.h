@@ -160,6 +160,15 @@ uint32_t usj_postings_next(usj_postings *p);
  * USJ_DOC_END. Never moves backwards. */
 uint32_t usj_postings_advance(usj_postings *p, uint32_t target);
 uint32_t usj_postings_doc(const usj_postings *p);
+/* The decoded block from the current doc on: *docs gets the current doc
+ * id and the block's later ones, ascending, followed by 7 or more
+ * UINT32_MAX (so 8 may be read from any of the first count); returns the
+ * count, 0 before the first doc or past the end. Valid until the cursor
+ * moves to another block. */
+uint32_t usj_postings_window(const usj_postings *p, const uint32_t **docs);
+/* Moves the cursor k docs forward inside its block (k < the window's
+ * count; otherwise it stays). */
+void usj_postings_forward(usj_postings *p, uint32_t k);
 uint32_t usj_postings_freq(const usj_postings *p);
 /* Positions of the current doc, ascending, decoded on first request.
  * Valid until the cursor moves. Returns 0 or USJ_ECORRUPT. */
