@@ -491,7 +491,7 @@ static const uint8_t *entry(const usj_index *idx, uint32_t b)
     return idx->text_entries + (size_t)b * USJ_TEXT_ENTRY;
 }
 
-int usj_docstore_open(usj_index *idx)
+int usj_docstore_open(usj_index *idx, unsigned flags)
 {
     const usj_section *s = &idx->sec[USJ_SECTION_TEXT];
     if (s->len < USJ_TEXT_TRAILER)
@@ -508,6 +508,8 @@ int usj_docstore_open(usj_index *idx)
     idx->text_dict = s->p + idx->text_len;
     idx->text_dict_len = dl;
     idx->text_entries = idx->text_dict + dl;
+    if (flags & USJ_OPEN_NOVERIFY)
+        return 0;        /* load() checks the entries of the block it reads */
     uint64_t prev_off = 0;
     uint32_t prev_doc = 0, prev_ulen = 0;
     for (uint32_t b = 0; b <= n; b++) {
@@ -597,6 +599,9 @@ static int load(const usj_index *idx, uint32_t b, uint32_t doc, int full, usj_te
     uint64_t off = usj_ld64(e), next = usj_ld64(e + USJ_TEXT_ENTRY);
     uint32_t ulen = usj_ld32(e + 12);
     uint32_t n = usj_ld32(e + USJ_TEXT_ENTRY + 8) - usj_ld32(e + 8);
+    /* what usj_docstore_open checks of every entry unless NOVERIFY */
+    if (off > next || next > idx->text_len || ulen > USJ_MAX_TEXT_BLOCK)
+        return usj_error_set(USJ_ECORRUPT, "text section: bad block table entry %u", b);
     if (next - off > UINT32_MAX)
         return usj_error_set(USJ_ECORRUPT, "text section: block %u too large", b);
     size_t need = CACHE_TAG + (size_t)ulen + 1;

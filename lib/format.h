@@ -191,7 +191,9 @@ int usj_numidx_check(const usj_index *idx);
 /* Opening helpers: validate the section's own header and fill idx. */
 int usj_dict_open(usj_index *idx);
 void usj_dict_close(usj_index *idx);   /* what the lookups allocated */
-int usj_docstore_open(usj_index *idx);
-int usj_numidx_open(usj_index *idx);
+/* flags: usj_index_open's; USJ_OPEN_NOVERIFY skips the per-block table
+ * passes (each block is then checked where it is read). */
+int usj_docstore_open(usj_index *idx, unsigned flags);
+int usj_numidx_open(usj_index *idx, unsigned flags);
 
 #endif

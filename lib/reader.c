@@ -332,8 +332,8 @@ int usj_index_open(usj_index **out, const char *path, unsigned flags)
         if ((rc = verify_crc(idx, i)))
             goto fail;
     if ((rc = open_meta(idx)) || (rc = usj_dict_open(idx)) || (rc = open_docs(idx, flags)) ||
-        (rc = open_files(idx)) || (rc = usj_docstore_open(idx)) ||
-        (rc = usj_numidx_open(idx)))
+        (rc = open_files(idx)) || (rc = usj_docstore_open(idx, flags)) ||
+        (rc = usj_numidx_open(idx, flags)))
         goto fail;
     *out = idx;
     return 0;

@@ -228,6 +228,50 @@ Test(corrupt, column_group_entries_without_checks)
     free(b);
 }
 
+/* The stored-text block table and the numbers' block index, damaged: a
+ * full open rejects them; without the checks (USJ_OPEN_NOVERIFY skips the
+ * per-block passes) every read stays in bounds (ASan) and the deep check
+ * reports the damage. */
+Test(corrupt, block_tables_without_checks)
+{
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0);
+    cr_assert_gt(idx->text_nblocks, 2);
+    uint64_t text = (uint64_t)(idx->text_entries - idx->map);
+    int t = -1;
+    for (int k = 0; k < USJ_NUM_NTYPES; k++)
+        if (idx->num_nblocks[k] >= 2 && t < 0)
+            t = k;
+    cr_assert_geq(t, 0, "no numbers table of two blocks");
+    uint64_t num = (uint64_t)(idx->num_index[t] - idx->map);
+    usj_index_unref(idx);
+    unsigned char *b = malloc(g_len);
+    for (int how = 0; how < 5; how++) {
+        memcpy(b, g_bytes, g_len);
+        unsigned char *e = b + text + USJ_TEXT_ENTRY;    /* block 1 */
+        if (how == 0)
+            usj_st32(e, 0xFFFFFFF0u);                    /* offset */
+        else if (how == 1)
+            usj_st32(e + 12, 0xFFFFFFF0u);               /* inflated size */
+        else if (how == 2)
+            usj_st32(e + 8, 0);                          /* first doc */
+        else if (how == 3)
+            usj_st32(b + num + 16 + 8, 0);               /* out of order */
+        else {                  /* block 0 past the section, ending further */
+            usj_st32(b + num + 8, 0xFFFFFF00u);
+            usj_st32(b + num + 16 + 8, 0xFFFFFFF0u);
+        }
+        ixt_write(g_bad, b, g_len);
+        cr_assert_eq(usj_index_open(&idx, g_bad, 0), USJ_ECORRUPT);
+        cr_assert_eq(usj_index_open(&idx, g_bad, USJ_OPEN_NOVERIFY), 0,
+                     "damage %d: %s", how, usj_error_last());
+        read_everything(idx);
+        cr_assert_eq(usj_index_check(idx), USJ_ECORRUPT);
+        usj_index_unref(idx);
+    }
+    free(b);
+}
+
 Test(corrupt, truncation_at_boundaries_and_random_points)
 {
     uint64_t seed = 3;
