@@ -4,6 +4,9 @@
  * past the 4 MB sample, absent on the seeds), paragraphs larger than a
  * block, the same bytes whatever the thread count, and bad section bytes
  * (trailer, dictionary length, table, blocks) refused or read safely. */
+#include <zlib.h>
+
+#include "format.h"
 #include "ixt_model.h"
 #include "limits.h"
 
@@ -176,11 +179,38 @@ Test(textstore, small_corpus_has_no_dictionary)
     usj_index_unref(idx);
 }
 
-/* Write a damaged copy and open it without the CRC pass. */
-static int open_damaged(const char *path, const unsigned char *f, size_t n, usj_index **idx)
+/* Write a damaged copy with its CRCs recomputed (so that the text
+ * section's own checks are what must find the damage) and open it with
+ * every check: the table pass of usj_docstore_open runs only then (a
+ * USJ_OPEN_NOVERIFY open leaves the entries to load()). Then opened
+ * without the checks, reading every text must stay safe. */
+static int open_damaged(const char *path, unsigned char *f, size_t n, usj_index **idx)
 {
+    for (int i = 0; i < USJ_NSECTIONS; i++) {
+        uint64_t off, len;
+        section(f, i, &off, &len);
+        if (off <= n && len <= n - off)
+            st32(f + USJ_HEADER_FIXED + USJ_SECTION_ENTRY * i + 16,
+                 (uint32_t)crc32_z(0, f + off, (size_t)len));
+    }
+    unsigned char hdr[USJ_HEADER_FIXED + USJ_SECTION_ENTRY * USJ_NSECTIONS];
+    memcpy(hdr, f, sizeof hdr);
+    st32(hdr + 36, 0);
+    st32(f + 36, (uint32_t)crc32_z(0, hdr, sizeof hdr));
     ixt_write(path, f, n);
-    return usj_index_open(idx, path, USJ_OPEN_NOVERIFY);
+    int rc = usj_index_open(idx, path, 0);
+    usj_index *raw;
+    if (usj_index_open(&raw, path, USJ_OPEN_NOVERIFY) == 0) {
+        usj_textcache c = USJ_TEXTCACHE_INIT;
+        for (uint32_t d = 0; d < usj_index_ndocs(raw); d++) {
+            const char *t;
+            size_t tl;
+            usj_index_text(raw, d, &c, &t, &tl);
+        }
+        usj_textcache_free(&c);
+        usj_index_unref(raw);
+    }
+    return rc;
 }
 
 Test(textstore, bad_trailer_and_table_are_corrupt)
