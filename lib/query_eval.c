@@ -4,7 +4,9 @@
  * Plan: one iterator per tree node, all with advance(target) -> first
  * matching doc >= target. AND orders its positive kids by cost (df; ranges
  * by size; file:/title: filters last) and leapfrogs them with
- * usj_postings_advance (block skip data), then checks its exclusions. OR
+ * usj_postings_advance (block skip data; its two first when terms, like a
+ * phrase's two rarest, a block pair at a time), then checks its
+ * exclusions. OR
  * takes the minimum of its kids. A phrase intersects its terms first (its
  * two rarest: the rest of their decoded blocks at once, window_meet) and
  * decodes positions only for docs holding all of them. A prefix is an OR of
@@ -397,7 +399,8 @@ static int window_meet(const uint32_t *wa, uint32_t na, const uint32_t *wb,
  * without a call or a cursor move per doc; the cursors are moved (inside
  * their blocks) only to a match or where one block ends, and advance
  * loads the next blocks. */
-static uint32_t leapfrog2(it *a, it *b, uint32_t target, sctx *cx)
+static inline __attribute__((always_inline)) uint32_t
+leapfrog2(it *a, it *b, uint32_t target, sctx *cx)
 {
     uint32_t d = target;
     for (;;) {
@@ -436,6 +439,26 @@ static uint32_t leapfrog2(it *a, it *b, uint32_t target, sctx *cx)
         } else if (wb[nb - 1] + 1 > d) {
             d = wb[nb - 1] + 1;
         }
+    }
+}
+
+/* leapfrog() where kids[0] and kids[1] are terms: those two by leapfrog2,
+ * then the others moved to each doc they share. */
+static uint32_t leapfrog_terms(it **kids, uint32_t n, uint32_t target, sctx *cx)
+{
+    uint32_t d = target;
+    for (;;) {
+        d = leapfrog2(kids[0], kids[1], d, cx);
+        if (d == USJ_DOC_END)
+            return d;
+        uint32_t e = d;
+        for (uint32_t i = 2; i < n && e == d; i++)
+            e = kid_adv(kids[i], d);
+        if (e == d)
+            return d;
+        d = e;
+        if (d == USJ_DOC_END || tick(cx))
+            return USJ_DOC_END;
     }
 }
 
@@ -524,7 +547,10 @@ static uint32_t adv_and(it *t, uint32_t target)
     uint32_t d = target;
     for (;;) {
         d = t->prune ? leapfrog_bm(t, t->kids, t->nkids, d)
-                     : leapfrog(t->kids, t->nkids, d, t->cx);
+            : t->nkids >= 2 && t->kids[0]->kind == IT_TERM &&
+                    t->kids[1]->kind == IT_TERM
+                ? leapfrog_terms(t->kids, t->nkids, d, t->cx)
+                : leapfrog(t->kids, t->nkids, d, t->cx);
         if (d == USJ_DOC_END)
             break;
         uint32_t i;
