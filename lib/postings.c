@@ -853,6 +853,20 @@ float usj_postings_impact_at(usj_postings *p, uint32_t b)
     return p->skips ? skip_impact(p, b) : block0_impact(p);
 }
 
+void usj_postings_bounds_at(const usj_postings *p, uint32_t b, uint32_t *first,
+                            uint32_t *max_tf, uint32_t *min_len)
+{
+    if (!p->skips || b >= p->nblocks) {
+        *first = 0;
+        *max_tf = p->max_tf;
+        *min_len = p->min_len;
+        return;
+    }
+    *first = b ? skip32(p, b - 1, 0) + 1 : 0;
+    *max_tf = skip32(p, b, 3);
+    *min_len = skip32(p, b, 4);
+}
+
 uint32_t usj_postings_read_block(usj_postings *p, uint32_t b, uint32_t *docs,
                                  uint32_t *tfs)
 {

@@ -1267,7 +1267,9 @@ static void term_block(const sctx *cx, const it *t, heap *h, uint32_t *docs,
  * scores, and once the best block left has a bound below the heap's worst
  * score no block left can enter: stop. A bound equal to the worst is still
  * visited (a doc scoring exactly the worst enters when it comes earlier in
- * corpus order). Without pruning, or when the block heap cannot be
+ * corpus order), unless the block's exact bound (its largest tf, its
+ * shortest doc) is below the worst, or equal with every doc of the block
+ * after the worst's: many docs of a frequent word share the top score. Without pruning, or when the block heap cannot be
  * allocated, the blocks are walked in doc order (the threshold still
  * skips, and is only less tight). */
 static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
@@ -1298,11 +1300,21 @@ static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
         } else {
             imp = usj_postings_impact_at(p, b);
         }
-        if (h->n == h->k && !cx->no_prune &&
-            usj_rank_impact_bound(t->idf, imp) < h->e[0].s) {
-            if (bh)
-                break;
-            continue;
+        if (h->n == h->k && !cx->no_prune) {
+            if (usj_rank_impact_bound(t->idf, imp) < h->e[0].s) {
+                if (bh)
+                    break;
+                continue;
+            }
+            /* the exact bound, from the block's largest tf and shortest
+             * doc scored as a doc is: a block that can at most tie the
+             * worst, with every doc after the worst's, has no doc to
+             * enter (the stored impact, rounded up, cannot tell a tie) */
+            uint32_t first, mtf, mlen;
+            usj_postings_bounds_at(p, b, &first, &mtf, &mlen);
+            double ub = usj_rank_bm25(t->w, mtf, mlen, cx->avgdl);
+            if (ub < h->e[0].s || (ub == h->e[0].s && first > h->e[0].d))
+                continue;
         }
         uint32_t n = usj_postings_read_block(p, b, docs, tfs);
         if (n == 0)

@@ -400,6 +400,54 @@ Test(blockmax, single_word_best_first_keeps_ties_in_corpus_order)
     usj_index_unref(idx);
 }
 
+/* A single word whose docs nearly all tie: 600 two-word paragraphs with
+ * "zz" once, except 300..304 with it twice. Best first, block 2 (docs
+ * 256..383) comes first and fills the top 10 with 300..304 and ties from
+ * 256 on; block 0 can only tie the worst, but its ties come earlier in
+ * corpus order, so it must still be read (the exact bound of a block, from
+ * its largest tf and shortest doc, skips only blocks whose docs all come
+ * after the worst's). */
+Test(blockmax, tied_blocks_before_the_worst_are_read)
+{
+    char dir[512], path[600];
+    cr_assert_eq(fx_tmpdir(dir, sizeof dir), 0);
+    snprintf(path, sizeof path, "%s/tie.idx", dir);
+    usj_buf b = USJ_BUF_INIT;
+    for (unsigned i = 0; i < 600; i++)
+        cr_assert_eq(usj_buf_printf(&b, "zz %s\n\n",
+                                    i >= 300 && i < 305 ? "zz" : "qq"), 0);
+    usj_writer *w = NULL;
+    cr_assert_eq(usj_writer_open(&w, path, NULL), 0, "%s", usj_error_last());
+    cr_assert_eq(usj_writer_add_file(w, "t.txt", (const char *)b.data, b.len, NULL), 0);
+    cr_assert_eq(usj_writer_commit(w, NULL), 0, "%s", usj_error_last());
+    usj_writer_free(w);
+    usj_buf_free(&b);
+    usj_index *idx = NULL;
+    cr_assert_eq(usj_index_open(&idx, path, 0), 0, "%s", usj_error_last());
+    usj_analyzer *an = NULL;
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+    usj_query *q = NULL;
+    cr_assert_geq(usj_query_parse(&q, "zz", 2, an), 0);
+    static const uint32_t want[10] = {300, 301, 302, 303, 304, 0, 1, 2, 3, 4};
+    for (int noprune = 0; noprune < 2; noprune++) {
+        usj_search_opts o = {0};
+        o.limit = 10;
+        o.flags = USJ_SEARCH_NOTEXT | (noprune ? USJ_SEARCH_NOPRUNE : 0);
+        usj_results *r = NULL;
+        cr_assert_eq(usj_search(&r, idx, q, &o), 0, "%s", usj_error_last());
+        cr_assert_eq(r->total, 600);
+        cr_assert_eq(r->nhits, 10);
+        for (size_t i = 0; i < 10; i++)
+            cr_assert_eq(r->hits[i].doc, want[i], "noprune %d, hit %zu: doc %u",
+                         noprune, i, r->hits[i].doc);
+        usj_results_free(r);
+    }
+    usj_query_free(q);
+    usj_analyzer_free(an);
+    usj_index_unref(idx);
+    fx_rmdir(dir);
+}
+
 /* Block-level access (usj_postings_read_block) gives what the cursor
  * gives, in any order; a damaged block read that way makes a single-word
  * search fail with USJ_ECORRUPT instead of returning short results. */

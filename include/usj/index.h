@@ -198,6 +198,12 @@ float usj_postings_max_impact(usj_postings *p);
  * (then usj_postings_error() reports USJ_ECORRUPT). */
 uint32_t usj_postings_nblocks(const usj_postings *p);
 float usj_postings_impact_at(usj_postings *p, uint32_t b);
+/* Block b's stored bounds: every doc id in it is >= *first (the previous
+ * block's last doc + 1; 0 for the first block), every tf <= *max_tf and
+ * every length >= *min_len (b < nblocks; a one-block list gives the
+ * list's figures). */
+void usj_postings_bounds_at(const usj_postings *p, uint32_t b, uint32_t *first,
+                            uint32_t *max_tf, uint32_t *min_len);
 uint32_t usj_postings_read_block(usj_postings *p, uint32_t b, uint32_t *docs,
                                  uint32_t *tfs);
 /* Hint: the caller reads usj_index_doclens()[doc] of the docs next and
