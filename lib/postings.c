@@ -687,7 +687,8 @@ static inline uint32_t group_len(uint32_t total, uint32_t g)
 
 /* Decode the groups that hold positions [from, to) of the block, stepping
  * over the ones before that are not decoded yet. */
-static int positions_groups(usj_postings *p, uint32_t from, uint32_t to)
+static __attribute__((noinline)) int positions_groups(usj_postings *p,
+                                                    uint32_t from, uint32_t to)
 {
     uint32_t g0 = from / USJ_CODEC_BLOCK, g1 = (to - 1) / USJ_CODEC_BLOCK;
     uint32_t total = p->pstart[p->n];
@@ -716,24 +717,35 @@ bad:
                          p->blk);
 }
 
+/* What usj_postings_positions does before a doc of a new block (or off
+ * a doc), out of its line. */
+static __attribute__((noinline)) int positions_start(usj_postings *p)
+{
+    if (p->ended || !p->started)
+        return usj_error_set(USJ_EINVAL, "postings cursor is not on a doc");
+    return positions_block(p);
+}
+
 int usj_postings_positions(usj_postings *p, const uint32_t **pos, uint32_t *n)
 {
     *pos = NULL;
     *n = 0;
-    if (p->ended || !p->started)
-        return usj_error_set(USJ_EINVAL, "postings cursor is not on a doc");
     int rc;
-    if (p->pos_blk != p->blk + 1 && (rc = positions_block(p)))
+    /* the common case, a doc of a block set up whose group is decoded,
+     * reads a few fields and sums the doc's gaps; the rest is called */
+    if ((p->ended || !p->started || p->pos_blk != p->blk + 1) &&
+        (rc = positions_start(p)))
         return rc;
-    uint32_t i = p->i;
-    uint32_t *q = p->pos + p->pstart[i];
-    uint32_t tf = p->tfs[i] + 1;
+    uint32_t i = p->i, from = p->pstart[i], to = p->pstart[i + 1];
+    uint32_t *q = p->pos + from, tf = to - from;
     if (p->conv[i] != p->pos_blk) {
         /* tf <= the doc's length is left to the deep check: reading the
          * length here was a cache miss per doc (a fifth of a phrase query's
          * time on a 2.7M-doc index), and memory is bounded without it (the
          * block's tfs by the term's max_tf, the run by its bytes) */
-        if ((rc = positions_groups(p, p->pstart[i], p->pstart[i + 1])))
+        uint32_t g = from / USJ_CODEC_BLOCK;
+        if ((g != (to - 1) / USJ_CODEC_BLOCK || p->grp[g].done != p->pos_blk) &&
+            (rc = positions_groups(p, from, to)))
             return rc;
         uint64_t acc = 0;
         for (uint32_t k = 0; k < tf; k++) {
