@@ -169,10 +169,12 @@ typedef uint64_t (*bu_query_fn)(void *ctx, const char *q);
 /* Interleaving with the other engines (run.sh): with BENCH_SYNC=GO:DONE,
  * the paths of two FIFOs, the driver reads one byte from GO before each
  * timed block (one query type, both modes, in one pass) and writes one byte
- * to DONE after it. run.sh keeps every engine's driver running, warmed up,
- * and lets them take turns block by block, so that a machine getting
- * slower or faster during a run reaches every engine alike. Without
- * BENCH_SYNC the passes run straight through. */
+ * to DONE after it; one byte on DONE before the first block says the
+ * warm-up is over. run.sh waits until every engine's driver is warmed up
+ * (no driver's warm-up then runs beside another's timed block) and lets
+ * them take turns block by block, so that a machine getting slower or
+ * faster during a run reaches every engine alike. Without BENCH_SYNC the
+ * passes run straight through. */
 typedef struct bu_sync {
     int go, done;       /* -1: no interleaving */
 } bu_sync;
@@ -239,6 +241,7 @@ static inline void bu_run(bu_qset *sets, int reps, bu_query_fn top10,
         }
     bu_sync y;
     bu_sync_open(&y);
+    bu_sync_done(&y);                   /* warmed up */
     for (int r = 0; r < reps; r++)
         for (int t = 0; t < BU_NTYPES; t++) {
             bu_sync_wait(&y);

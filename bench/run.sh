@@ -257,7 +257,8 @@ done
 
 # ---- queries -------------------------------------------------------------------
 # Every engine's driver runs at the same time, each with its own index open:
-# they warm up together (one untimed pass each), then take turns, one timed
+# they warm up together (one untimed pass each; the timed blocks start once
+# all are warm), then take turns, one timed
 # block at a time (a query type in both modes, in one pass; BENCH_SYNC in
 # bench/bench_util.h): pass 1 rare on usj, usj-text, xapian and fts5, pass 1
 # mid on each, ... So a machine that gets slower or faster during the
@@ -299,6 +300,11 @@ for c in $CORPORA; do
   done
   if [ "${#live[@]}" -gt 0 ]; then
     log "$c: ${live[*]}: $(cat "$DATA/queries/$c"/*.txt | wc -l) queries x (1 warm-up + $reps) x 2 modes, timed blocks in turn"
+    still=()                  # every warm-up over before the first timed block
+    for e in "${live[@]}"; do
+      if wait_block "$e"; then still+=("$e"); else log "$c/$e: the driver stopped"; fi
+    done
+    live=("${still[@]}")
     for ((r = 0; r < reps; r++)); do
       for ((t = 0; t < 9; t++)); do
         still=()
