@@ -3,7 +3,8 @@
  * docs asked for (a block's run spans many groups, a doc's positions span
  * group boundaries), tfs decoded on the first request, both checked against
  * the brute-force model of the same files (tests/ixt_model.h); a damaged tf
- * run reported as USJ_ECORRUPT when the tfs are first read. */
+ * run reported as USJ_ECORRUPT when the tfs are first read; the decoded
+ * block as a window, and moves inside it. */
 #include "ixt_model.h"
 #include "codec.h"
 #include "format.h"
@@ -144,6 +145,72 @@ Test(codec_cursor, positions_of_some_docs_match_the_model)
                 walk(idx, terms[t], mode, &seed);
         }
     cr_assert_eq(usj_index_check(idx), 0, "%s", usj_error_last());
+    usj_index_unref(idx);
+}
+
+/* usj_postings_window / usj_postings_forward (the in-block intersection
+ * of lib/query_eval.c): the window is the rest of the decoded block from
+ * the current doc, followed by 7 or more UINT32_MAX, empty before the
+ * first doc and past the end; forward moves inside the block only, and the
+ * doc it lands on has the model's tf and positions. */
+Test(codec_cursor, window_and_forward_follow_the_model)
+{
+    usj_index *idx;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0);
+    static const char *terms[] = {"alpha", "bravo", "hotel", "zulu"};
+    uint64_t seed = 11;
+    for (size_t t = 0; t < sizeof terms / sizeof *terms; t++) {
+        size_t lo, hi;
+        model_term(terms[t], &lo, &hi);
+        /* the model's distinct docs and where each one's occurrences start */
+        size_t ndoc = 0, *first = malloc((hi - lo + 1) * sizeof *first);
+        for (size_t at = lo; at < hi; at++)
+            if (at == lo || g_m.o[at].doc != g_m.o[at - 1].doc)
+                first[ndoc++] = at;
+        first[ndoc] = hi;
+        usj_term_info ti;
+        cr_assert_eq(usj_index_term(idx, terms[t], strlen(terms[t]), &ti), 0);
+        cr_assert_eq(ti.df, ndoc);
+        usj_postings *p;
+        cr_assert_eq(usj_postings_open(&p, idx, &ti), 0);
+        const uint32_t *w;
+        cr_assert_eq(usj_postings_window(p, &w), 0, "%s: before the first doc", terms[t]);
+        size_t k = 0;                   /* the model's doc the cursor is on */
+        cr_assert_eq(usj_postings_next(p), g_m.o[first[0]].doc);
+        while (k < ndoc) {
+            uint32_t c = usj_postings_window(p, &w);
+            size_t in_blk = USJ_BLOCK_DOCS - k % USJ_BLOCK_DOCS;
+            if (in_blk > ndoc - k)
+                in_blk = ndoc - k;
+            cr_assert_eq(c, in_blk, "%s doc #%zu: window of %u, block has %zu left",
+                         terms[t], k, c, in_blk);
+            for (uint32_t x = 0; x < c; x++)
+                cr_assert_eq(w[x], g_m.o[first[k + x]].doc, "%s doc #%zu + %u", terms[t], k, x);
+            for (uint32_t x = c; x < c + 7; x++)
+                cr_assert_eq(w[x], UINT32_MAX, "%s doc #%zu: padding %u", terms[t], k, x - c);
+            usj_postings_forward(p, c);     /* past the block: stays */
+            cr_assert_eq(usj_postings_doc(p), w[0]);
+            uint32_t step = (uint32_t)(ixt_rand(&seed) % c);
+            usj_postings_forward(p, step);
+            k += step;
+            cr_assert_eq(usj_postings_doc(p), g_m.o[first[k]].doc);
+            if (ixt_rand(&seed) % 2) {
+                const uint32_t *pos;
+                uint32_t np;
+                cr_assert_eq(usj_postings_positions(p, &pos, &np), 0, "%s", usj_error_last());
+                cr_assert_eq(np, first[k + 1] - first[k], "%s doc #%zu: tf", terms[t], k);
+                for (uint32_t x = 0; x < np; x++)
+                    cr_assert_eq(pos[x], g_m.o[first[k] + x].pos);
+            }
+            k++;
+            uint32_t d = usj_postings_next(p);
+            cr_assert_eq(d, k < ndoc ? g_m.o[first[k]].doc : USJ_DOC_END);
+        }
+        cr_assert_eq(usj_postings_window(p, &w), 0, "%s: past the end", terms[t]);
+        cr_assert_eq(usj_postings_error(p), 0);
+        usj_postings_free(p);
+        free(first);
+    }
     usj_index_unref(idx);
 }
 
