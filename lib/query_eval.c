@@ -1269,9 +1269,10 @@ static void term_block(const sctx *cx, const it *t, heap *h, uint32_t *docs,
  * visited (a doc scoring exactly the worst enters when it comes earlier in
  * corpus order), unless the block's exact bound (its largest tf, its
  * shortest doc) is below the worst, or equal with every doc of the block
- * after the worst's: many docs of a frequent word share the top score. Without pruning, or when the block heap cannot be
- * allocated, the blocks are walked in doc order (the threshold still
- * skips, and is only less tight). */
+ * after the worst's: many docs of a frequent word share the top score.
+ * Without pruning, or when the block heap cannot be allocated, the blocks
+ * are walked in doc order (the threshold still skips, and is only less
+ * tight). */
 static void run_term(sctx *cx, it *t, heap *h, uint64_t *total)
 {
     *total = t->ti.df;
