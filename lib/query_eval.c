@@ -1441,8 +1441,11 @@ static void set_mc(it *t, double mc)
 }
 
 /* Any tree: count every match; score only while the tree's bound can still
- * beat the heap (docs come in increasing order, so ties lose), first the
- * static bound, then the bound from the current blocks. With total_upto,
+ * beat the heap (docs come in increasing order, so ties lose): the static
+ * bound, and once pruning has begun also the bound from the current blocks
+ * (before that, reading the kids' block bounds for every match cost more
+ * than the scores it saved: kdocs AND-2 -11%, AND-3 -6% without it). With
+ * total_upto,
  * once that many matches are counted and the heap is full, the tree skips
  * (set_mc) whatever cannot beat the heap's worst score: the total counts
  * the matches still seen and becomes a lower bound. */
@@ -1454,7 +1457,8 @@ static void run_generic(sctx *cx, it *root, heap *h, uint64_t *total)
     while (d != USJ_DOC_END) {
         n++;
         if (h->k && (h->n < h->k || cx->no_prune ||
-                     (root->ub > h->e[0].s && cur_ub(root) > h->e[0].s))) {
+                     (root->ub > h->e[0].s &&
+                      (!pruning || cur_ub(root) > h->e[0].s)))) {
             if (heap_offer(h, score(root), d) && pruning)
                 set_mc(root, h->e[0].s);
         }
