@@ -258,25 +258,20 @@ done
 # ---- queries -------------------------------------------------------------------
 # Every engine's driver runs at the same time, each with its own index open:
 # they warm up together (one untimed pass each; the timed blocks start once
-# all are warm), then take turns, one timed
-# block at a time (a query type in both modes, in one pass; BENCH_SYNC in
-# bench/bench_util.h): pass 1 rare on usj, usj-text, xapian and fts5, pass 1
-# mid on each, ... So a machine that gets slower or faster during the
+# all are warm), then take turns, one timed block at a time (a query type in
+# both modes, in one pass; BENCH_SYNC in bench/bench_util.h, driven by
+# bench/interleave.py): pass 1 rare on usj, usj-text, xapian and fts5, pass
+# 1 mid on each, ... So a machine that gets slower or faster during the
 # minutes of a run (it does: other jobs, frequency) reaches every engine
 # alike, and the ratios do not depend on which engine ran when.
-declare -A QPID QGO QDONE
-wait_block() {   # engine: 0 once its driver reports the block done
-  local e=$1 ch
-  while :; do
-    if read -r -n 1 -t 5 -u "${QDONE[$e]}" ch; then return 0; fi
-    kill -0 "${QPID[$e]}" 2>/dev/null || return 1
-  done
-}
 for c in $CORPORA; do
   mkdir -p "$OUT/$c"
-  live=()
+  spec=$OUT/$c/drivers.tsv
+  : >"$spec"
+  names=()
+  reps=$REPS; [ "$c" = synth ] && reps=$SYNTH_REPS
   for e in $Q_ENGINES; do
-    rm -f "$OUT/$c/$e.tsv" "$OUT/$c/$e.counts" "$OUT/$c/$e.go" "$OUT/$c/$e.done"
+    rm -f "$OUT/$c/$e.tsv" "$OUT/$c/$e.counts"
     p=$(idx_path "$c" "$e"); ie=${e%-text}
     if ! [ -e "$p" ] || ! [ -f "$DATA/idx/$c/$ie/.stamp" ]; then continue; fi
     if [ -f "$DATA/idx/$c/$ie/prefix" ]; then log "$c/$e: index of a prefix only, no queries"; continue; fi
@@ -287,48 +282,22 @@ for c in $CORPORA; do
       fts5) prog=("$TOOLS/peer_fts5") ;;
       xapian) prog=("$TOOLS/peer_xapian") ;;
     esac
-    reps=$REPS; [ "$c" = synth ] && reps=$SYNTH_REPS
-    mkfifo "$OUT/$c/$e.go" "$OUT/$c/$e.done"
-    # read-write opens never block and keep the FIFOs open on our side
-    exec {fd}<>"$OUT/$c/$e.go"; QGO[$e]=$fd
-    exec {fd}<>"$OUT/$c/$e.done"; QDONE[$e]=$fd
-    BENCH_SYNC="$OUT/$c/$e.go:$OUT/$c/$e.done" \
-      "${prog[@]}" query "$p" "$DATA/queries/$c" "$reps" "$OUT/$c/$e.counts" "${extra[@]}" \
-      >"$OUT/$c/$e.tsv.tmp" 2>"$OUT/$c/$e.err" &
-    QPID[$e]=$!
-    live+=("$e")
+    printf '%s\t' "$e" "$OUT/$c/$e.tsv.tmp" "$OUT/$c/$e.err" "${prog[@]}" query "$p" \
+      "$DATA/queries/$c" "$reps" "$OUT/$c/$e.counts" "${extra[@]}" | sed 's/\t$//' >>"$spec"
+    echo >>"$spec"
+    names+=("$e")
   done
-  if [ "${#live[@]}" -gt 0 ]; then
-    log "$c: ${live[*]}: $(cat "$DATA/queries/$c"/*.txt | wc -l) queries x (1 warm-up + $reps) x 2 modes, timed blocks in turn"
-    still=()                  # every warm-up over before the first timed block
-    for e in "${live[@]}"; do
-      if wait_block "$e"; then still+=("$e"); else log "$c/$e: the driver stopped"; fi
-    done
-    live=("${still[@]}")
-    for ((r = 0; r < reps; r++)); do
-      for ((t = 0; t < 9; t++)); do
-        still=()
-        for e in "${live[@]}"; do
-          printf x >&"${QGO[$e]}"
-          if wait_block "$e"; then still+=("$e"); else log "$c/$e: the driver stopped"; fi
-        done
-        live=("${still[@]}")
-      done
-    done
-  fi
-  for e in $Q_ENGINES; do
-    [ -n "${QPID[$e]:-}" ] || continue
-    rc=0; wait "${QPID[$e]}" || rc=$?
-    g=${QGO[$e]}; d=${QDONE[$e]}; exec {g}>&- {d}>&-
-    rm -f "$OUT/$c/$e.go" "$OUT/$c/$e.done"
+  [ "${#names[@]}" -gt 0 ] || continue
+  log "$c: ${names[*]}: $(cat "$DATA/queries/$c"/*.txt | wc -l) queries x (1 warm-up + $reps) x 2 modes, timed blocks in turn"
+  while read -r e rc; do
     if [ "$rc" != 0 ]; then
-      log "$c/$e: queries FAILED: $(tail -n 3 "$OUT/$c/$e.err" | tr '\n' ' ')"
+      log "$c/$e: queries FAILED (exit $rc): $(tail -n 3 "$OUT/$c/$e.err" | tr '\n' ' ')"
       rm -f "$OUT/$c/$e.tsv.tmp" "$OUT/$c/$e.counts"
     else
       mv "$OUT/$c/$e.tsv.tmp" "$OUT/$c/$e.tsv"
     fi
-  done
-  QPID=(); QGO=(); QDONE=()
+  done < <(python3 bench/interleave.py "$reps" "$spec")
+  rm -f "$spec"
 done
 
 # ---- whole process: usjsearch vs rg ----------------------------------------------
