@@ -40,6 +40,14 @@ static int open_meta(usj_index *idx)
     return 0;
 }
 
+/* Do n (>= 1) fields of width w at byte off of a column's len bytes fit,
+ * with the 8 bytes usj_col_get may read from the last one on? */
+static int col_fits(unsigned w, uint64_t off, uint64_t n, uint64_t len)
+{
+    return w <= USJ_COL_MAX_WIDTH && off <= len &&
+           ((n - 1) * w + 7) / 8 + 8 <= len - off;
+}
+
 /* The docs section. Every column group entry and the sum of the lengths
  * are checked here, unless USJ_OPEN_NOVERIFY: that open (a one-shot
  * client on a large index) would otherwise read 12 bytes per paragraph
@@ -69,8 +77,7 @@ static int open_docs(usj_index *idx, unsigned flags)
             uint64_t off = usj_ld32(e + 8);
             unsigned w = e[12];
             uint64_t n = g + 1 < ngroups ? USJ_DOCS_GROUP : idx->ndocs - g * USJ_DOCS_GROUP;
-            uint64_t need = ((n - 1) * w + 7) / 8 + 8;   /* 8 readable bytes after */
-            if (w > USJ_COL_MAX_WIDTH || off < prev || off > dlen || need > dlen - off)
+            if (off < prev || !col_fits(w, off, n, dlen))
                 return usj_error_set(USJ_ECORRUPT, "docs section: group %llu of column %u out of bounds",
                                      (unsigned long long)g, c);
             prev = off;
@@ -143,10 +150,9 @@ static uint64_t col_value(const usj_index *idx, unsigned c, uint32_t d)
     uint32_t n = d % USJ_DOCS_GROUP;
     if (w == 0 || n == 0)
         return v;
-    /* the bytes read for the n deltas (open_docs checks whole groups
-     * unless USJ_OPEN_NOVERIFY; a bad entry then reads as its base) */
-    if (w > USJ_COL_MAX_WIDTH || off > idx->col_len[c] ||
-        ((uint64_t)(n - 1) * w) / 8 + 8 > idx->col_len[c] - off)
+    /* the n deltas read (open_docs checks whole groups unless
+     * USJ_OPEN_NOVERIFY; a bad entry then reads as its base) */
+    if (!col_fits(w, off, n, idx->col_len[c]))
         return v;
     if (w == 3)
         return v + (uint64_t)zz3_sum(data, n);
