@@ -451,9 +451,7 @@ static uint32_t leapfrog_terms(it **kids, uint32_t n, uint32_t target, sctx *cx)
         d = leapfrog2(kids[0], kids[1], d, cx);
         if (d == USJ_DOC_END)
             return d;
-        uint32_t e = d;
-        for (uint32_t i = 2; i < n && e == d; i++)
-            e = kid_adv(kids[i], d);
+        uint32_t e = align_rest(kids + 1, n - 1, d);    /* kids[2..n) */
         if (e == d)
             return d;
         d = e;
