@@ -79,6 +79,11 @@ start_daemon() {
   [ -n "$dport" ] || { cat "$log" >&2; echo "usjsearchd did not start" >&2; exit 1; }
 }
 
+# loadgen's last line "RESULT rps=R p50_us=A p99_us=B ..." -> "R A B"
+result_fields() {
+  sed -E 's/RESULT rps=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/'
+}
+
 stop_daemon() { kill -TERM "$dpid"; wait "$dpid" || true; }
 
 declare -A R   # R[corpus,c,P] = "rps p50 p99"
@@ -94,7 +99,7 @@ run_usj() {  # name index queries [daemon args...]
     for P in "${depths[@]}"; do
       local out
       out=$("$loadgen" -s "127.0.0.1:$dport" -c "$c" -P "$P" -d "$SECS" -f "$qf" | tail -1)
-      R[$name,$c,$P]=$(sed -E 's/RESULT rps=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/' <<<"$out")
+      R[$name,$c,$P]=$(result_fields <<<"$out")
       echo "  $name c=$c P=$P: ${R[$name,$c,$P]}" >&2
     done
   done
@@ -149,7 +154,7 @@ for c in "${conns[@]}"; do
   done
 done
 lgping=$("$loadgen" -s "127.0.0.1:$rport" -c 50 -P 1 -d "$SECS" -r PING | tail -1)
-R[lgping]=$(sed -E 's/RESULT rps=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/' <<<"$lgping")
+R[lgping]=$(result_fields <<<"$lgping")
 echo "  loadgen on redis PING c=50 P=1: ${R[lgping]}" >&2
 kill "$rpid"; wait "$rpid" 2>/dev/null || true
 
@@ -170,7 +175,7 @@ focus_cell() {  # key server-address loadgen-args...
   shift 2
   for _ in $(seq "$ROUNDS"); do
     out=$("$loadgen" -s "$addr" -c 50 -P 1 -d "$P99_SECS" "$@" | tail -1)
-    read -r a b d <<<"$(sed -E 's/RESULT rps=([0-9.]+) p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/' <<<"$out")"
+    read -r a b d <<<"$(result_fields <<<"$out")"
     rps+="$a"$'\n'; p50+="$b"$'\n'; p99+="$d"$'\n'
   done
   read -r r _ _ <<<"$(printf '%s' "$rps" | med3)"
