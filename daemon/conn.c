@@ -1,6 +1,6 @@
 /* daemon/conn.c — one client connection: its state machine, line framing and
- * per-connection limits (line length, unsent output, requests per wake-up,
- * idle timeout, lingering close). Runs only in its worker's thread.
+ * per-connection limits (line length, unsent output, requests per turn, idle
+ * timeout, lingering close), and the server's list of live connections.
  *
  * States:
  *   READ     reading requests, answering them into the output buffer
@@ -9,36 +9,42 @@
  *            USJ_LINGER_MS, so the last answer is not lost to a reset
  * Any socket error frees the connection at once.
  *
- * I/O: plain libevent events on the socket and the connection's own two
- * buffers (no bufferevent): a readable event is one read() into the input
- * buffer (at most 4 x USJ_MAX_LINE_BYTES held: a line plus room to
- * pipeline), lines are found with memchr and answered in place, and each
- * answer is formatted straight into the output buffer (out_begin). A
- * bufferevent cost an
- * ioctl(FIONREAD) before every read and an allocation per answer (its
- * evbuffer chains); here a request costs one read and one send.
+ * Who runs it (server.c has the why): every connection sits in the
+ * server's one epoll set with EPOLLONESHOT, and the worker whose
+ * epoll_wait returns it owns it, alone, until conn_event re-arms it (the
+ * last thing conn_event does with it) or frees it. Between two events any
+ * worker may take it, so a connection keeps nothing in a worker but the
+ * worker's scratch output buffer, lent for one line (out_begin/out_end).
  *
- * Writing: answers are written to the socket at the end of the wake-up
- * that produced them (one send for all the answers of that wake-up,
- * conn_flush), not on a later write event: no epoll registration and no
- * extra loop iteration per request, and an answer leaves as soon as it is
- * made instead of after every other ready connection's search. Only what
- * the socket does not take at once waits for the write event (added then,
- * and removed again once the output is empty). A failed send is reported
- * by activating the write event, whose callback frees the connection, so
- * nothing frees a connection inside conn_flush. */
+ * I/O: the connection's own two buffers: a readable event is one read()
+ * into the input buffer (at most 4 x USJ_MAX_LINE_BYTES held: a line plus
+ * room to pipeline), lines are found with memchr and answered in place,
+ * each answer formatted straight into the output buffer. The answers of
+ * one turn leave in one send at its end (conn_flush); only what the socket
+ * does not take waits for EPOLLOUT.
+ *
+ * Turns: a connection answers at most USJ_REQS_PER_EVENT requests per
+ * turn; with more buffered it is re-armed for EPOLLOUT, which a socket
+ * with room reports at once, behind the connections already ready: a
+ * pipelining client takes its turn like the others.
+ *
+ * Timeouts (idle, a client that does not read, the linger) are deadlines
+ * that the owning worker sets when it re-arms the connection; the main
+ * thread's sweep (conn_sweep, from a libevent timer) shuts down the socket
+ * of a connection past its deadline, which makes it ready, and the worker
+ * that takes it then frees it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <event2/event.h>
 
 #include "daemon.h"
 #include "limits.h"
 
-enum { ST_NEW, ST_READ, ST_CLOSING, ST_LINGER };
+enum { ST_READ, ST_CLOSING, ST_LINGER };
 
 #define IN_MAX   (4u * USJ_MAX_LINE_BYTES)  /* input held per connection */
 #define IN_FIRST 2048u                      /* first input buffer */
@@ -46,115 +52,109 @@ enum { ST_NEW, ST_READ, ST_CLOSING, ST_LINGER };
                                    is released (memory stays flat) */
 
 struct conn {
-    int           fd;
-    int           state;
-    int           eof;          /* client half-closed its side */
-    int           blocked;      /* reading paused: too much unsent */
-    int           linger_after; /* CLOSING ends in LINGER, not free */
-    int           reading;      /* rev added */
-    int           writing;      /* wev added */
-    int           werr;         /* a send failed: wev frees the connection */
-    worker       *w;
-    struct event *rev, *wev;
-    struct event *resume;       /* continue after the request budget */
-    char         *in;           /* input: in[ipos..ilen) not yet answered */
-    size_t        ipos, ilen, icap;
-    usj_buf       out;          /* output: out.data[opos..out.len) unsent */
-    size_t        opos;
-    conn         *prev, *next;  /* worker's list */
-    conn         *qnext;        /* hand-over queue */
+    int              fd;
+    int              state;
+    int              eof;          /* client half-closed its side */
+    int              blocked;      /* reading paused: too much unsent */
+    int              linger_after; /* CLOSING ends in LINGER, not free */
+    server          *s;
+    char            *in;           /* input: in[ipos..ilen) not yet answered */
+    size_t           ipos, ilen, icap;
+    usj_buf          out;          /* output: out.data[opos..out.len) unsent */
+    size_t           opos;
+    _Atomic uint64_t deadline_ms;  /* 0: none; past it the sweep kicks it */
+    _Atomic int      kicked;       /* the sweep shut its socket down */
+    conn            *prev, *next;  /* s->conns, under s->conns_lock */
 };
 
-conn *conn_new(int fd)
+uint64_t conn_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+conn *conn_new(server *s, int fd)
 {
     conn *c = calloc(1, sizeof *c);
-    if (c)
-        c->fd = fd;
+    if (!c)
+        return NULL;
+    c->fd = fd;
+    c->s = s;
+    c->state = ST_READ;
     return c;
 }
 
-void conn_discard(conn *c)
+/* Deadline for the state the connection is re-armed in. */
+static uint64_t deadline_for(const conn *c)
 {
-    close(c->fd);
-    free(c);
+    if (c->state == ST_LINGER)
+        return conn_now_ms() + USJ_LINGER_MS;
+    unsigned s = c->s->set.idle_timeout_s;
+    return s ? conn_now_ms() + (uint64_t)s * 1000u : 0;
 }
 
-conn *conn_queue_next(conn *c) { return c->qnext; }
-void  conn_queue_set_next(conn *c, conn *next) { c->qnext = next; }
-
-static void conn_free(conn *c)
+int conn_register(conn *c)
 {
-    worker *w = c->w;
+    server *s = c->s;
+    atomic_store_explicit(&c->deadline_ms, deadline_for(c), memory_order_relaxed);
+    pthread_mutex_lock(&s->conns_lock);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    pthread_mutex_unlock(&s->conns_lock);
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = c };
+    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        dlog(DLOG_ERROR, "fd %d: epoll_ctl: %s", c->fd, strerror(errno));
+        conn_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* Only by the connection's owner (or after the workers ended). */
+void conn_free(conn *c)
+{
+    server *s = c->s;
+    pthread_mutex_lock(&s->conns_lock);
     if (c->prev)
         c->prev->next = c->next;
     else
-        w->conns = c->next;
+        s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    w->nconns--;
-    if (c->resume)
-        event_free(c->resume);
-    if (c->rev)
-        event_free(c->rev);
-    if (c->wev)
-        event_free(c->wev);
-    close(c->fd);
+    pthread_mutex_unlock(&s->conns_lock);
+    close(c->fd);               /* also takes it out of the epoll set */
     free(c->in);
     usj_buf_free(&c->out);
     free(c);
-    atomic_fetch_sub(&w->srv->conns_current, 1);
-    if (atomic_load(&w->stopping) && w->nconns == 0)
-        event_base_loopbreak(w->base);
+    atomic_fetch_sub(&s->conns_current, 1);
 }
 
 static size_t unsent(const conn *c) { return c->out.len - c->opos; }
 
-/* The idle timeout (NULL: none) for the read and write events. */
-static const struct timeval *idle_tv(const conn *c, struct timeval *tv)
+/* Hand the connection back to the epoll set; the last touch of c. */
+static void rearm(conn *c, int want_in, int want_out)
 {
-    unsigned s = c->w->srv->set.idle_timeout_s;
-    if (!s)
-        return NULL;
-    tv->tv_sec = (time_t)s;
-    tv->tv_usec = 0;
-    return tv;
+    uint32_t e = EPOLLONESHOT;
+    if (want_in)
+        e |= EPOLLIN;
+    if (want_out)
+        e |= EPOLLOUT;
+    atomic_store_explicit(&c->deadline_ms, deadline_for(c), memory_order_relaxed);
+    struct epoll_event ev = { .events = e, .data.ptr = c };
+    if (epoll_ctl(c->s->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+        dlog(DLOG_ERROR, "fd %d: epoll_ctl: %s", c->fd, strerror(errno));
+        conn_free(c);
+    }
 }
 
-static void read_on(conn *c, const struct timeval *tv)
+/* Send what the output holds. 0: all sent or the socket is full (the rest
+ * waits for EPOLLOUT); -1: the send failed (the peer is gone). */
+static int conn_flush(conn *c)
 {
-    event_add(c->rev, tv);
-    c->reading = 1;
-}
-
-static void read_off(conn *c)
-{
-    if (c->reading)
-        event_del(c->rev);
-    c->reading = 0;
-}
-
-static void write_on(conn *c)
-{
-    if (c->writing)
-        return;
-    struct timeval tv;
-    event_add(c->wev, idle_tv(c, &tv));
-    c->writing = 1;
-}
-
-static void write_off(conn *c)
-{
-    if (c->writing)
-        event_del(c->wev);
-    c->writing = 0;
-}
-
-/* Send what the output holds now; what the socket does not take waits for
- * the write event (added only then). Never frees c: a failed send marks it
- * and activates the write event, whose callback frees it. */
-static void conn_flush(conn *c)
-{
-    while (c->opos < c->out.len && !c->werr) {
+    while (c->opos < c->out.len) {
         ssize_t n = send(c->fd, c->out.data + c->opos, c->out.len - c->opos,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
@@ -162,22 +162,18 @@ static void conn_flush(conn *c)
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            write_on(c);
-            return;
+            return 0;
         } else {
             dlog(DLOG_DEBUG, "fd %d: %s", c->fd, n < 0 ? strerror(errno) : "send");
-            c->werr = 1;
-            event_active(c->wev, EV_WRITE, 0);
-            return;
+            return -1;
         }
     }
-    if (c->opos == c->out.len) {
-        c->opos = 0;
-        if (c->out.cap > OUT_KEEP)
-            usj_buf_free(&c->out);
-        else
-            usj_buf_clear(&c->out);
-    }
+    c->opos = 0;
+    if (c->out.cap > OUT_KEEP)
+        usj_buf_free(&c->out);
+    else
+        usj_buf_clear(&c->out);
+    return 0;
 }
 
 /* While a line is answered, the worker's answer buffer (w->out, where the
@@ -185,9 +181,8 @@ static void conn_flush(conn *c)
  * formatted (or copied from the answer cache) straight into it: no copy
  * per answer. out_begin moves what is still unsent to the front first when
  * that is cheap. */
-static void out_begin(conn *c)
+static void out_begin(worker *w, conn *c)
 {
-    worker *w = c->w;
     if (c->opos && c->opos == c->out.len) {
         usj_buf_clear(&c->out);
         c->opos = 0;
@@ -202,105 +197,95 @@ static void out_begin(conn *c)
     c->out = scratch;
 }
 
-static void out_end(conn *c)
+static void out_end(worker *w, conn *c)
 {
-    worker *w = c->w;
     usj_buf mine = w->out;
     w->out = c->out;
     c->out = mine;
 }
 
-/* Stop taking requests; close once the output has been sent. */
-static void conn_close_after_output(conn *c, int linger)
+static void send_error(worker *w, conn *c, const char *name, const char *msg)
 {
-    c->state = ST_CLOSING;
-    c->linger_after = linger;
-    c->blocked = 0;
-    read_off(c);
-    conn_flush(c);
-    if (unsent(c) == 0 && !c->werr) {
-        /* nothing left to write: the write callback will not run */
-        if (!linger) {
-            conn_free(c);
-            return;
-        }
-        c->state = ST_LINGER;
-        shutdown(c->fd, SHUT_WR);
-        write_off(c);
-        struct timeval tv = { USJ_LINGER_MS / 1000,
-                              (USJ_LINGER_MS % 1000) * 1000 };
-        read_on(c, &tv);
-    }
-}
-
-static void send_error(conn *c, const char *name, const char *msg)
-{
-    worker *w = c->w;
-    out_begin(c);
+    out_begin(w, c);
     usj_proto_format_error(&w->out, USJ_EINVAL, name, 0, msg);
-    out_end(c);
+    out_end(w, c);
     stats_add(&w->st.errors, 1);
 }
 
 /* Answer one line; returns CMD_CONTINUE or CMD_CLOSE. */
-static int handle_line(conn *c, const char *line, size_t len)
+static int handle_line(worker *w, conn *c, const char *line, size_t len)
 {
     if (len && line[len - 1] == '\r')
         len--;
-    out_begin(c);
-    int r = commands_execute(c->w, line, len);
-    out_end(c);
+    out_begin(w, c);
+    int r = commands_execute(w, line, len);
+    out_end(w, c);
     return r;
 }
 
-/* Answer the complete lines buffered, within the limits. Returns 1 when
- * the connection is still there to flush, 0 when it may have been freed
- * inside (closing): nothing touches c then. */
-static int conn_process(conn *c, int no_budget)
+/* What conn_process leaves to do. */
+enum { P_INPUT, P_TURN, P_BLOCKED, P_CLOSE, P_CLOSE_LINGER };
+
+/* Answer the complete lines buffered, within the limits (after EOF also a
+ * last unterminated line). Never frees c. */
+static int conn_process(worker *w, conn *c)
 {
     unsigned budget = USJ_REQS_PER_EVENT;
-    while (c->state == ST_READ && !c->werr) {
+    for (;;) {
         if (unsent(c) >= USJ_MAX_PENDING_OUTPUT) {
             /* the client does not read its answers: stop reading until
-             * the write callback sees the output drained to half */
+             * the output has drained to half */
             c->blocked = 1;
-            read_off(c);
-            write_on(c);
-            return 1;
-        }
-        if (!no_budget && budget-- == 0) {
-            event_active(c->resume, EV_TIMEOUT, 0);
-            return 1;
+            return P_BLOCKED;
         }
         const char *p = c->in + c->ipos;
         size_t avail = c->ilen - c->ipos;
         const char *eol = avail ? memchr(p, '\n', avail) : NULL;
         if (!eol && avail <= USJ_MAX_LINE_BYTES && !c->eof)
-            return 1;                                 /* need more bytes */
+            return P_INPUT;                           /* need more bytes */
         size_t len = eol ? (size_t)(eol - p) : avail;
         if (len > USJ_MAX_LINE_BYTES) {
-            send_error(c, "TOOLONG", "request line longer than "
+            send_error(w, c, "TOOLONG", "request line longer than "
                        "USJ_MAX_LINE_BYTES (16384 bytes)");
             dlog(DLOG_INFO, "fd %d: request line too long, closing", c->fd);
             c->ipos = c->ilen;
-            conn_close_after_output(c, 1);
-            return 0;
+            return P_CLOSE_LINGER;
         }
-        if (!eol && avail == 0) {
-            conn_close_after_output(c, 0);            /* EOF, all answered */
-            return 0;
-        }
+        if (!eol && avail == 0)
+            return P_CLOSE;                           /* EOF, all answered */
+        if (budget-- == 0)
+            return P_TURN;
         /* a complete line, or the last unterminated one after EOF */
         size_t take = eol ? len + 1 : avail;
-        int r = handle_line(c, p, len);
+        int r = handle_line(w, c, p, len);
         c->ipos += take;
         if (r == CMD_CLOSE) {
             c->ipos = c->ilen;
-            conn_close_after_output(c, 1);
-            return 0;
+            return P_CLOSE_LINGER;
         }
     }
-    return 1;
+}
+
+/* Server shutting down: answer the complete requests already received (a
+ * partial last line is dropped), then close once they are sent. */
+static int conn_drain(worker *w, conn *c)
+{
+    while (unsent(c) < USJ_MAX_PENDING_OUTPUT) {
+        const char *p = c->in + c->ipos;
+        size_t avail = c->ilen - c->ipos;
+        const char *eol = avail ? memchr(p, '\n', avail) : NULL;
+        if (!eol || (size_t)(eol - p) > USJ_MAX_LINE_BYTES)
+            break;
+        int r = handle_line(w, c, p, (size_t)(eol - p));
+        c->ipos += (size_t)(eol - p) + 1;
+        if (r == CMD_CLOSE)
+            break;
+    }
+    if (unsent(c) >= USJ_MAX_PENDING_OUTPUT && memchr(c->in + c->ipos, '\n',
+                                                      c->ilen - c->ipos))
+        return P_BLOCKED;        /* more after this output has gone */
+    c->ipos = c->ilen = 0;
+    return P_CLOSE;
 }
 
 /* Read what the socket has (one read, as much as the input may hold).
@@ -338,155 +323,137 @@ static int conn_read(conn *c)
     }
 }
 
-static void read_cb(evutil_socket_t fd, short what, void *arg)
+/* LINGER: discard a bounded amount per event (a flooding peer does not
+ * hold the worker); free at EOF or an error. */
+static void linger_event(conn *c)
 {
-    (void)fd;
-    conn *c = arg;
-    if (what & EV_TIMEOUT) {
+    char buf[4096];
+    ssize_t n = 0;
+    for (int i = 0; i < 16 && (n = read(c->fd, buf, sizeof buf)) > 0; i++)
+        ;
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                   errno != EINTR))
+        conn_free(c);       /* the peer is gone (or failed) */
+    else
+        rearm(c, 1, 0);
+}
+
+/* Output sent, requests over: free, or shut our side and linger. */
+static void finish_close(conn *c)
+{
+    if (!c->linger_after) {
+        conn_free(c);
+        return;
+    }
+    c->state = ST_LINGER;
+    shutdown(c->fd, SHUT_WR);
+    rearm(c, 1, 0);
+}
+
+void conn_event(worker *w, conn *c, uint32_t events)
+{
+    server *s = c->s;
+    /* no deadline while it is worked on: a long query is not idleness */
+    atomic_store_explicit(&c->deadline_ms, 0, memory_order_relaxed);
+    if (atomic_load_explicit(&c->kicked, memory_order_relaxed)) {
         if (c->state == ST_READ)
             dlog(DLOG_DEBUG, "fd %d: idle timeout, closing", c->fd);
-        conn_free(c);
+        conn_free(c);           /* past its deadline (or the server's end) */
         return;
     }
     if (c->state == ST_LINGER) {
-        /* discard a bounded amount per event: a flooding peer does not
-         * hold the worker */
-        char buf[4096];
-        ssize_t n = 0;
-        for (int i = 0; i < 16 && (n = read(c->fd, buf, sizeof buf)) > 0; i++)
-            ;
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-                       errno != EINTR))
-            conn_free(c);       /* the peer is gone (or failed) */
+        linger_event(c);
         return;
     }
-    if (c->state != ST_READ || c->blocked)
-        return;
-    int r = conn_read(c);
-    if (r < 0) {
-        dlog(DLOG_DEBUG, "fd %d: %s", c->fd, strerror(errno));
+    if (unsent(c) && conn_flush(c) < 0) {
         conn_free(c);
         return;
     }
-    if (r == 0) {
-        /* half-closed: answer what was received, then close */
-        c->eof = 1;
-        read_off(c);
-        if (conn_process(c, 1))
-            conn_flush(c);
+    if (c->state == ST_CLOSING) {
+        if (unsent(c) == 0)
+            finish_close(c);
+        else
+            rearm(c, 0, 1);
         return;
     }
-    if (conn_process(c, 0))
-        conn_flush(c);
-}
-
-static void resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd; (void)what;
-    conn *c = arg;
-    if (c->state == ST_READ && !c->blocked && conn_process(c, 0))
-        conn_flush(c);
-}
-
-static void write_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    conn *c = arg;
-    if (c->werr || (what & EV_TIMEOUT)) {
-        if (what & EV_TIMEOUT)
-            dlog(DLOG_DEBUG, "fd %d: write timeout, closing", c->fd);
-        conn_free(c);
-        return;
-    }
-    conn_flush(c);
-    if (c->werr)
-        return;                 /* the write event runs again and frees it */
-    size_t left = unsent(c);
-    if (c->state == ST_CLOSING && left == 0) {
-        write_off(c);
-        if (!c->linger_after) {
-            conn_free(c);
+    if (c->blocked) {
+        if (unsent(c) > USJ_MAX_PENDING_OUTPUT / 2) {
+            rearm(c, 0, 1);
             return;
         }
-        conn_close_after_output(c, 1);    /* -> LINGER */
-        return;
-    }
-    if (c->state == ST_READ && c->blocked &&
-        left <= USJ_MAX_PENDING_OUTPUT / 2) {
         c->blocked = 0;
-        if (!c->eof) {
-            struct timeval tv;
-            read_on(c, idle_tv(c, &tv));
-        }
-        if (!conn_process(c, c->eof))
-            return;
-        conn_flush(c);
-        if (c->werr)
-            return;
-        left = unsent(c);
     }
-    if (c->state == ST_READ && !c->blocked && left == 0)
-        write_off(c);           /* until a send falls short */
-}
-
-void conn_start(worker *w, conn *c)
-{
-    c->w = w;
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
-    c->rev = event_new(w->base, c->fd, EV_READ | EV_PERSIST, read_cb, c);
-    c->wev = event_new(w->base, c->fd, EV_WRITE | EV_PERSIST, write_cb, c);
-    c->resume = event_new(w->base, -1, 0, resume_cb, c);
-    if (!c->rev || !c->wev || !c->resume) {
-        dlog(DLOG_ERROR, "fd %d: out of memory for the connection", c->fd);
+    int what;
+    if (atomic_load_explicit(&s->stopping, memory_order_relaxed)) {
+        what = conn_drain(w, c);
+    } else {
+        if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->eof) {
+            int r = conn_read(c);
+            if (r < 0) {
+                dlog(DLOG_DEBUG, "fd %d: %s", c->fd, strerror(errno));
+                conn_free(c);
+                return;
+            }
+            if (r == 0)
+                c->eof = 1;     /* half-closed: answer what came, then close */
+        }
+        what = conn_process(w, c);
+    }
+    if (conn_flush(c) < 0) {
         conn_free(c);
         return;
     }
-    c->state = ST_READ;
-    struct timeval tv;
-    read_on(c, idle_tv(c, &tv));
-}
-
-void conn_shutdown_all(worker *w)
-{
-    conn *c = w->conns;
-    while (c) {
-        conn *next = c->next;
-        if (c->state == ST_READ) {
-            /* answer the complete requests already received, then close;
-             * a partial last line is dropped */
-            read_off(c);
-            c->blocked = 0;
-            c->eof = 0;
-            while (!c->werr) {
-                const char *p = c->in + c->ipos;
-                size_t avail = c->ilen - c->ipos;
-                const char *eol = avail ? memchr(p, '\n', avail) : NULL;
-                if (!eol || (size_t)(eol - p) > USJ_MAX_LINE_BYTES)
-                    break;
-                int r = handle_line(c, p, (size_t)(eol - p));
-                c->ipos += (size_t)(eol - p) + 1;
-                if (r == CMD_CLOSE)
-                    break;
-            }
-            c->ipos = c->ilen = 0;
-            if (c->werr)
-                conn_free(c);
-            else
-                conn_close_after_output(c, 0);
-        } else if (c->state == ST_LINGER) {
-            conn_free(c);
-        }
-        c = next;
+    switch (what) {
+    case P_INPUT:
+        rearm(c, 1, unsent(c) > 0);
+        return;
+    case P_TURN:            /* EPOLLOUT: back at once, after the others */
+    case P_BLOCKED:
+        rearm(c, 0, 1);
+        return;
+    default:                /* P_CLOSE, P_CLOSE_LINGER */
+        c->state = ST_CLOSING;
+        c->linger_after = what == P_CLOSE_LINGER;
+        if (unsent(c) == 0)
+            finish_close(c);
+        else
+            rearm(c, 0, 1);
+        return;
     }
 }
 
-void conn_free_all(worker *w)
+void conn_sweep(server *s)
 {
-    atomic_store(&w->stopping, 0);      /* no loopbreak: the loop is over */
-    while (w->conns)
-        conn_free(w->conns);
+    uint64_t now = conn_now_ms();
+    pthread_mutex_lock(&s->conns_lock);
+    for (conn *c = s->conns; c; c = c->next) {
+        uint64_t d = atomic_load_explicit(&c->deadline_ms, memory_order_relaxed);
+        if (d && now >= d && !atomic_load_explicit(&c->kicked, memory_order_relaxed)) {
+            atomic_store_explicit(&c->kicked, 1, memory_order_relaxed);
+            shutdown(c->fd, SHUT_RDWR);     /* ready now: its worker frees it */
+        }
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+}
+
+int conn_any(server *s)
+{
+    pthread_mutex_lock(&s->conns_lock);
+    int any = s->conns != NULL;
+    pthread_mutex_unlock(&s->conns_lock);
+    return any;
+}
+
+void conn_drain_all(server *s)
+{
+    pthread_mutex_lock(&s->conns_lock);
+    for (conn *c = s->conns; c; c = c->next)
+        shutdown(c->fd, SHUT_RD);           /* readable now: drained there */
+    pthread_mutex_unlock(&s->conns_lock);
+}
+
+void conn_free_all(server *s)
+{
+    while (s->conns)
+        conn_free(s->conns);
 }

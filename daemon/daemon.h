@@ -93,15 +93,6 @@ typedef struct worker {
     unsigned           id;
     server            *srv;
     pthread_t          thread;
-    struct event_base *base;
-    int                notify_r, notify_w;
-    struct event      *notify_ev;
-    int                stop_started;
-    pthread_mutex_t    qlock;        /* guards queue */
-    conn              *queue;        /* handed over by the acceptor */
-    conn              *conns;        /* live connections of this worker */
-    unsigned           nconns;
-    _Atomic int        stopping;
     usj_analyzer      *an;
     usj_textcache      tc;
     usj_buf            out;          /* where the commands append: the
@@ -115,13 +106,20 @@ typedef struct worker {
 
 struct server {
     settings               set;
-    struct event_base     *base;     /* main thread: listeners, signals */
+    struct event_base     *base;     /* main thread: listeners, signals,
+                                        the timeout sweep */
     struct evconnlistener *lis_unix, *lis_tcp;
+    struct event          *sweep_ev;
     char                   tcp_name[300];
     int                    unix_bound;
+    int                    ep;       /* the epoll set every worker waits on */
+    int                    wake_fd;  /* eventfd in it: the workers' end */
     worker                *workers;
     unsigned               nworkers;
-    unsigned               next_worker;
+    pthread_mutex_t        conns_lock; /* guards conns (the list only) */
+    conn                  *conns;    /* live connections */
+    _Atomic int            stopping; /* drain: answer what came, close */
+    _Atomic int            exiting;  /* workers return */
     pthread_mutex_t        idx_lock; /* guards idx, serializes reloads */
     usj_index             *idx;
     _Atomic uint64_t       idx_gen;
@@ -144,16 +142,22 @@ usj_index *worker_index(worker *w);
 
 /* ------------------------------------------------------------ conn.c */
 
-/* Called in the worker thread for a connection handed over (fd accepted). */
-void conn_start(worker *w, conn *c);
-conn *conn_new(int fd);               /* acceptor side; NULL on ENOMEM */
-void conn_discard(conn *c);           /* never started: close fd, free */
-conn *conn_queue_next(conn *c);
-void conn_queue_set_next(conn *c, conn *next);
-/* Worker shutting down: answer what is buffered, then close each one. */
-void conn_shutdown_all(worker *w);
-/* Free every connection of the worker at once (after the grace period). */
-void conn_free_all(worker *w);
+conn *conn_new(server *s, int fd);    /* NULL on ENOMEM */
+/* Into the server's list and epoll set (reading); -1: freed, logged. */
+int  conn_register(conn *c);
+/* A worker's turn with a connection epoll_wait returned to it (events:
+ * EPOLL*): ends by re-arming it or freeing it. */
+void conn_event(worker *w, conn *c, uint32_t events);
+void conn_free(conn *c);              /* by its owner, or with no workers */
+/* Main thread: shut down the sockets of connections past their deadline
+ * (idle, not reading, lingering); their workers free them. */
+void conn_sweep(server *s);
+int  conn_any(server *s);             /* any connection left */
+/* Server stopping (s->stopping set): wake every connection to drain. */
+void conn_drain_all(server *s);
+/* Free every connection at once (the workers have ended). */
+void conn_free_all(server *s);
+uint64_t conn_now_ms(void);           /* CLOCK_MONOTONIC_COARSE */
 
 /* ------------------------------------------------------------ commands.c */
 

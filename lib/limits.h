@@ -137,6 +137,9 @@
  * discards what the client still sends for at most this long (so the last
  * answer is not destroyed by a reset) before closing. */
 #define USJ_LINGER_MS           1000u
+/* On SIGTERM/SIGINT the daemon answers what each client has sent and
+ * waits at most this long for the answers to go out before it exits. */
+#define USJ_SHUTDOWN_GRACE_MS   2000u
 /* Most worker threads (--threads). */
 #define USJ_MAX_THREADS         64u
 /* Longest answer line the client accepts from a daemon (an escaped
