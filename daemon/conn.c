@@ -105,7 +105,9 @@ int conn_register(conn *c)
     s->conns = c;
     pthread_mutex_unlock(&s->conns_lock);
     struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = c };
-    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+    int ep = s->ep, fd = c->fd;
+    HANDOVER_RELEASE(&s->ep);
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
         dlog(DLOG_ERROR, "fd %d: epoll_ctl: %s", c->fd, strerror(errno));
         conn_free(c);
         return -1;
@@ -144,7 +146,10 @@ static void rearm(conn *c, int want_in, int want_out)
         e |= EPOLLOUT;
     atomic_store_explicit(&c->deadline_ms, deadline_for(c), memory_order_relaxed);
     struct epoll_event ev = { .events = e, .data.ptr = c };
-    if (epoll_ctl(c->s->ep, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+    server *s = c->s;
+    int ep = s->ep, fd = c->fd;
+    HANDOVER_RELEASE(&s->ep);
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0) {
         dlog(DLOG_ERROR, "fd %d: epoll_ctl: %s", c->fd, strerror(errno));
         conn_free(c);
     }

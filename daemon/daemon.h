@@ -142,6 +142,20 @@ usj_index *worker_index(worker *w);
 
 /* ------------------------------------------------------------ conn.c */
 
+/* A connection passes from one worker to another through the epoll set:
+ * epoll_ctl and epoll_wait on one epoll fd are ordered by its lock, but
+ * gcc's ThreadSanitizer does not know, and would take every hand-over for
+ * a data race. Release before each epoll_ctl of a connection, acquire
+ * after each epoll_wait. */
+#ifdef __SANITIZE_THREAD__
+#include <sanitizer/tsan_interface.h>
+#define HANDOVER_RELEASE(p) __tsan_release(p)
+#define HANDOVER_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define HANDOVER_RELEASE(p) ((void)(p))
+#define HANDOVER_ACQUIRE(p) ((void)(p))
+#endif
+
 conn *conn_new(server *s, int fd);    /* NULL on ENOMEM */
 /* Into the server's list and epoll set (reading); -1: freed, logged. */
 int  conn_register(conn *c);

@@ -94,6 +94,7 @@ static void *worker_main(void *arg)
     struct epoll_event ev[EVENTS_PER_WAIT];
     for (;;) {
         int n = epoll_wait(s->ep, ev, EVENTS_PER_WAIT, -1);
+        HANDOVER_ACQUIRE(&s->ep);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
