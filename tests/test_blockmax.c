@@ -275,6 +275,66 @@ Test(blockmax, common_word_top10)
     usj_index_unref(idx);
 }
 
+/* Search q (limit 10) with total_upto upto (0: none, NOPRUNE); the
+ * results, which the caller frees. */
+static usj_results *search_upto(usj_index *idx, usj_analyzer *an, const char *q,
+                                uint64_t upto)
+{
+    usj_query *query = NULL;
+    cr_assert_eq(usj_query_parse(&query, q, strlen(q), an), 0, "%s", usj_error_last());
+    usj_search_opts o = {0};
+    o.limit = 10;
+    o.flags = USJ_SEARCH_NOTEXT | (upto ? 0 : USJ_SEARCH_NOPRUNE);
+    o.total_upto = upto;
+    usj_results *r = NULL;
+    cr_assert_eq(usj_search(&r, idx, query, &o), 0, "%s: %s", q, usj_error_last());
+    usj_query_free(query);
+    return r;
+}
+
+/* An AND starts pruning only where many matches seem left (prune_pays in
+ * lib/query_eval.c: at least 8 total_upto at the rate seen so far): with
+ * total_upto half its matches (spread through the corpus) it counts every
+ * one, an exact total; with a fortieth it skips, the total a lower bound.
+ * The hits are the unpruned ones both ways. Fails with an AND pruning as
+ * soon as total_upto matches are counted (as phrases do). */
+Test(blockmax, and_prunes_only_where_many_matches_are_left)
+{
+    usj_index *idx = NULL;
+    cr_assert_eq(usj_index_open(&idx, g_idx, 0), 0, "%s", usj_error_last());
+    usj_analyzer *an = NULL;
+    cr_assert_eq(usj_analyzer_new(&an, 0), 0);
+    char a[16], b[16], q[40];
+    word(a, 0);
+    word(b, 1);
+    snprintf(q, sizeof q, "%s %s", a, b);
+    usj_results *all = search_upto(idx, an, q, 0);
+    uint64_t t = all->total;
+    cr_assert_gt(t, 800, "%s: %llu matches", q, (unsigned long long)t);
+    cr_assert_eq(all->nhits, 10);
+    static const uint64_t div[2] = {2, 40};
+    for (int k = 0; k < 2; k++) {
+        usj_results *r = search_upto(idx, an, q, t / div[k]);
+        cr_assert_eq(r->nhits, all->nhits);
+        for (size_t i = 0; i < r->nhits; i++) {
+            cr_assert_eq(r->hits[i].doc, all->hits[i].doc, "upto t/%llu, hit %zu",
+                         (unsigned long long)div[k], i);
+            cr_assert(r->hits[i].score == all->hits[i].score);
+        }
+        if (k == 0) {
+            cr_assert_eq(r->total_relation, USJ_TOTAL_EXACT, "upto t/2: pruned");
+            cr_assert_eq(r->total, t);
+        } else {
+            cr_assert_eq(r->total_relation, USJ_TOTAL_AT_LEAST, "upto t/40: not pruned");
+            cr_assert_lt(r->total, t);
+        }
+        usj_results_free(r);
+    }
+    usj_results_free(all);
+    usj_analyzer_free(an);
+    usj_index_unref(idx);
+}
+
 /* Damaged impacts: NaN, negative and too large are rejected when read; a
  * wrong but plausible value is caught by the deep check of the list. */
 Test(blockmax, damaged_impact_is_corruption)
