@@ -130,8 +130,8 @@
 /* Unsent answer bytes queued for one client before the daemon stops reading
  * its requests; reading resumes once the queue drains below half of it. */
 #define USJ_MAX_PENDING_OUTPUT  (4u * 1024u * 1024u)
-/* Requests answered per wake-up of one connection before the worker turns
- * to the others (a pipelining client cannot starve them). */
+/* Requests answered per turn of one connection before it goes back behind
+ * the other ready ones (a pipelining client cannot starve them). */
 #define USJ_REQS_PER_EVENT      32u
 /* After ERR TOOLONG / QUIT / end of input the daemon stops writing, then
  * discards what the client still sends for at most this long (so the last
