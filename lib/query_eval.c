@@ -590,6 +590,30 @@ static inline uint32_t phrase_lead(const it *t)
     return t->nkids < 3 ? t->nkids : 2;
 }
 
+/* Is v one of l[0..n)? Compares 4 at a time (SSE2) and the rest one by
+ * one, none of them a branch on the data. */
+static inline int pos_in(const uint32_t *l, uint32_t n, uint32_t v)
+{
+    uint32_t k = 0;
+    int hit = 0;
+#ifdef __SSE2__
+    const __m128i x = _mm_set1_epi32((int)v);
+    __m128i e = _mm_setzero_si128();
+    for (; k + 4 <= n; k += 4)
+        e = _mm_or_si128(e, _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(l + k)), x));
+    hit = _mm_movemask_epi8(e) != 0;
+#endif
+    for (; k < n; k++)
+        hit |= l[k] == v;
+    return hit;
+}
+
+/* A word's positions in one paragraph are a few: a phrase's lists are
+ * matched by looking each position of one up in the other (pos_in) while
+ * that is at most this many compares; longer ones are merged. The merge's
+ * steps depend on the data and were mispredicted on most candidates. */
+#define USJ_POS_LOOKUP_MAX 64u
+
 /* Occurrences of a phrase in doc d, on which t->order[0..phrase_lead) are;
  * the other words are moved to d here, rarer first, while a start is left.
  * *freq = 0 when it does not occur; then *next is the first doc that may
@@ -606,6 +630,20 @@ static int phrase_freq(it *t, uint32_t d, uint32_t *freq, uint32_t *next)
         uint32_t n1, f = 0, rel = t->q->relpos[1];
         if ((rc = usj_postings_positions(t->kids[1]->p, &p1, &n1)))
             return rc;
+        /* positions ascend without repeats: each of the shorter list
+         * meets at most one of the other, as in the merge */
+        if (n1 <= n0 && (uint64_t)n1 * n0 <= USJ_POS_LOOKUP_MAX) {
+            for (uint32_t j = 0; j < n1; j++)
+                f += p1[j] >= rel && pos_in(p0, n0, p1[j] - rel);
+            *freq = f;
+            return 0;
+        }
+        if (n0 < n1 && (uint64_t)n1 * n0 <= USJ_POS_LOOKUP_MAX) {
+            for (uint32_t i = 0; i < n0; i++)
+                f += p0[i] <= UINT32_MAX - rel && pos_in(p1, n1, p0[i] + rel);
+            *freq = f;
+            return 0;
+        }
         for (uint32_t i = 0, j = 0; i < n0 && j < n1;) {
             uint64_t want = (uint64_t)p0[i] + rel;
             if (p1[j] < want)
@@ -668,6 +706,14 @@ static int phrase_freq(it *t, uint32_t d, uint32_t *freq, uint32_t *next)
             return rc;
         uint32_t rel = t->q->relpos[k];
         size_t o = 0, j = 0;
+        if ((uint64_t)nc * nk <= USJ_POS_LOOKUP_MAX) {
+            for (size_t i = 0; i < nc; i++) {
+                cand[o] = cand[i];
+                o += cand[i] <= UINT32_MAX - rel && pos_in(pk, nk, cand[i] + rel);
+            }
+            nc = o;
+            continue;
+        }
         for (size_t i = 0; i < nc; i++) {
             uint64_t want = (uint64_t)cand[i] + rel;
             while (j < nk && pk[j] < want)

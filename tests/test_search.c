@@ -529,3 +529,64 @@ Test(search, text_cache_never_crosses_indexes)
         }
     }
 }
+
+/* Phrase frequencies where a word's positions in a paragraph are looked up
+ * one by one in the other's (lib/query_eval.c pos_in, short lists) and
+ * where they are merged (longer ones): six paragraphs of 24 words, so
+ * that the ranking follows the number of occurrences alone (ties in doc
+ * order). "alpha beta": 12 (12 x 12 positions, merged), 1 (beta first, at
+ * position 0), 2 (22 alphas, 2 betas), 0 (8 x 8, every alpha two before a
+ * beta), 5 (9 x 8, merged), 2 (4 x 2); "alpha beta alpha": 11, 0, 1, 0, 5,
+ * 2 (the last two words looked up in the first's starts). */
+Test(search, phrase_frequencies_short_and_long_lists)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/phr.idx", tmp);
+    char text[2048] = "";
+    for (int i = 0; i < 12; i++)
+        strcat(text, i ? " alpha beta" : "alpha beta");
+    strcat(text, "\n\nbeta alpha beta");
+    for (int i = 0; i < 21; i++)
+        strcat(text, " zeta");
+    strcat(text, "\n\nalpha");
+    for (int i = 0; i < 20; i++)
+        strcat(text, " alpha");
+    strcat(text, " beta alpha beta\n\nalpha zeta beta");
+    for (int i = 0; i < 7; i++)
+        strcat(text, " alpha zeta beta");
+    strcat(text, "\n\nalpha beta alpha beta alpha beta alpha beta alpha beta"
+                 " alpha zeta alpha zeta alpha zeta alpha zeta"
+                 " zeta beta zeta beta zeta beta\n\n"
+                 "alpha beta alpha zeta alpha beta alpha");
+    for (int i = 0; i < 17; i++)
+        strcat(text, " zeta");
+    strcat(text, "\n");
+    build_one(path, text);
+    usj_index *x = NULL;
+    cr_assert_eq(usj_index_open(&x, path, 0), 0, "%s", usj_error_last());
+    static const struct { const char *q; uint32_t n, docs[5]; } want[] = {
+        {"\"alpha beta\"", 5, {0, 4, 2, 5, 1}},
+        {"\"alpha beta alpha\"", 4, {0, 4, 5, 2}},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+        usj_query *q = NULL;
+        cr_assert_eq(usj_query_parse(&q, want[k].q, strlen(want[k].q), an), 0);
+        for (int count = 0; count < 2; count++) {
+            usj_results *r = NULL;
+            usj_search_opts o = {count ? 0 : 10, 0, 0, 0, 0, 0};
+            cr_assert_eq(usj_search(&r, x, q, &o), 0, "%s", usj_error_last());
+            cr_assert_eq(r->total, want[k].n, "%s: total %llu", want[k].q,
+                         (unsigned long long)r->total);
+            cr_assert_eq(r->nhits, count ? 0 : want[k].n);
+            for (size_t i = 0; i < r->nhits; i++) {
+                cr_assert_eq(r->hits[i].doc, want[k].docs[i], "%s: hit %zu is doc %u",
+                             want[k].q, i, r->hits[i].doc);
+                if (i > 0)  /* more occurrences, same length: higher */
+                    cr_assert_geq(r->hits[i - 1].score, r->hits[i].score);
+            }
+            usj_results_free(r);
+        }
+        usj_query_free(q);
+    }
+    usj_index_unref(x);
+}
