@@ -662,6 +662,14 @@ Test(daemon, pipelined_thousand_without_cache, .timeout = 120, .fini = teardown)
     pipelined((const char *[]){ "--cache", "0", NULL });
 }
 
+/* A connection goes back to the shared epoll set after every 32 requests
+ * (USJ_REQS_PER_EVENT) and the next turn may be any worker's: with four
+ * of them the thousand answers must still come in order. */
+Test(daemon, pipelined_thousand_across_four_workers, .timeout = 120, .fini = teardown)
+{
+    pipelined((const char *[]){ "--threads", "4", "--cache", "0", NULL });
+}
+
 /* Requests cut at every kind of place and sent in pieces (a byte, a few, a
  * few KB) with pauses, so that the daemon reads them piecemeal: a line
  * split across reads, several lines in one read with a partial one after,
