@@ -489,12 +489,16 @@ static double walk_hit(sctx *cx, const qnode *q, const usj_analysis *an,
 int usj_qhit_build(sctx *cx, const usj_query *q, usj_textcache *tc,
                    uint32_t doc, double score, int explain, usj_hit *h)
 {
+    /* what a hit needs of the doc: path, title, line and length (not its
+     * line count and offset, two more column reads) */
     usj_doc_info di;
+    memset(&di, 0, sizeof di);
     const char *text;
     size_t len;
-    int rc = usj_index_doc(cx->idx, doc, &di);
+    int rc = usj_index_doc_line(cx->idx, doc, &di.path, &di.title, &di.line);
     if (rc)
         return rc;
+    di.length = cx->doclens[doc];
     h->doc = doc;
     h->score = score;
     h->para_line = di.line;
