@@ -1477,3 +1477,192 @@ Test(daemon, remote_api_directly, .timeout = 120, .fini = teardown)
     cr_assert_eq(usj_remote_connect(&r, addr, NULL, 500), USJ_ENOTFOUND);
     cleanup_dir(&d);
 }
+
+/* ------------------------------------------------------------ chaos */
+
+/* One chaos client's connection (no Criterion asserts in the children: a
+ * failed connect or send just ends that round). */
+static int chaos_connect(const daemon_proc *d, int tcp)
+{
+    int fd;
+    if (tcp) {
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)d->port);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            close(fd);
+            return -1;
+        }
+    } else {
+        struct sockaddr_un sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sun_family = AF_UNIX;
+        size_t pl = strlen(d->sock);
+        if (pl >= sizeof sa.sun_path)
+            return -1;
+        memcpy(sa.sun_path, d->sock, pl + 1);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
+    if (fd >= 0)
+        set_timeouts(fd, 3000);
+    return fd;
+}
+
+/* Reads until EOF, an error or the receive timeout; at most max bytes. */
+static void chaos_drain(int fd, size_t max)
+{
+    char b[8192];
+    ssize_t k;
+    while (max && (k = recv(fd, b, sizeof b, 0)) > 0)
+        max = (size_t)k >= max ? 0 : max - (size_t)k;
+}
+
+static void chaos_client(const daemon_proc *d, unsigned seed, uint64_t until)
+{
+    static const char *valid[] = {
+        "PING\n", "COUNT tariff\n", "SEARCH LIMIT 3 \"Section 232\"\n",
+        "SEARCH japan OR steel\n", "GET seeds/004_34c4a962b3f42fed.txt:5\n",
+        "STATS\n", "HELP\n", "SEARCH $1t..\n", "COUNT (unclosed\n", "BOGUS\n",
+    };
+    const size_t nvalid = sizeof valid / sizeof valid[0];
+    srand(seed);
+    char buf[24 * 1024];
+    while (now_ms() < until) {
+        int action = rand() % 8;
+        int fd = chaos_connect(d, rand() % 3 == 0);
+        if (fd < 0) {
+            msleep(5);
+            continue;
+        }
+        size_t n = 0;
+        switch (action) {
+        case 0:     /* binary garbage, NULs, invalid UTF-8, stray newlines */
+            n = 1 + (size_t)rand() % 4096;
+            for (size_t i = 0; i < n; i++)
+                buf[i] = rand() % 7 == 0 ? '\n' : (char)(rand() & 0xff);
+            break;
+        case 1:     /* a pipelined burst */
+        case 2:
+            for (int i = 0; i < 200 && n < sizeof buf - 128; i++) {
+                const char *r = valid[(size_t)rand() % nvalid];
+                memcpy(buf + n, r, strlen(r));
+                n += strlen(r);
+            }
+            break;
+        case 3:     /* a partial line, then half-close */
+            memcpy(buf, "SEARCH tari", 11);
+            n = 11;
+            break;
+        case 4:     /* an overlong line */
+            n = sizeof buf;
+            memset(buf, 'x', n);
+            break;
+        case 5:
+            memcpy(buf, "PING\nQUIT\nPING\n", 15);
+            n = 15;
+            break;
+        default:    /* a few requests, answers never read */
+            for (int i = 0; i < 20; i++) {
+                const char *r = valid[(size_t)rand() % 4];
+                memcpy(buf + n, r, strlen(r));
+                n += strlen(r);
+            }
+            break;
+        }
+        size_t off = 0;
+        while (off < n) {
+            ssize_t k = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+            if (k <= 0)
+                break;
+            off += (size_t)k;
+        }
+        switch (action) {
+        case 1:
+            chaos_drain(fd, (size_t)rand() % 20000);    /* part of the answers */
+            break;
+        case 3:
+            shutdown(fd, SHUT_WR);
+            chaos_drain(fd, SIZE_MAX);
+            break;
+        case 4:
+        case 5:
+            chaos_drain(fd, SIZE_MAX);                  /* closed by the daemon */
+            break;
+        default:
+            if (rand() % 2) {                           /* reset, not a close */
+                struct linger lg = { 1, 0 };
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            }
+            break;
+        }
+        close(fd);
+    }
+}
+
+/* Six processes of hostile and careless clients for four seconds against
+ * four workers (connections change hands between them), with the
+ * connection limit and the idle timeout in play; a witness connection is
+ * answered right all along; afterwards no connection or descriptor is
+ * left, and the daemon stops cleanly (under ASan: no leak, no error). */
+Test(daemon, chaos_clients_against_four_workers, .timeout = 300, .fini = teardown)
+{
+    daemon_proc d;
+    setup_dir(&d);
+    start_daemon(&d, (const char *[]){ "--threads", "4", "--max-conns", "48",
+                                       "--idle-timeout", "2", NULL });
+    int w = connect_unix(d.sock);
+    lines lw;
+    lines_init(&lw, w);
+    send_str(w, "PING\n");
+    cr_assert_str_eq(next_line(&lw), "OK PONG");
+    int before = count_fds(d.pid);
+    uint64_t until = now_ms() + 4000;
+    pid_t kids[6];
+    for (int i = 0; i < 6; i++) {
+        kids[i] = fork();
+        cr_assert(kids[i] >= 0);
+        if (kids[i] == 0) {
+            chaos_client(&d, 1000u + (unsigned)i, until);
+            _exit(0);
+        }
+    }
+    int checks = 0;
+    while (now_ms() < until) {
+        send_str(w, "COUNT \"Section 232\"\n");
+        cr_assert_str_eq(next_line(&lw), "OK 4", "witness answer %d", checks);
+        checks++;
+        msleep(50);
+    }
+    for (int i = 0; i < 6; i++) {
+        int st;
+        cr_assert_eq(waitpid(kids[i], &st, 0), kids[i]);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "chaos client %d: %d", i, st);
+    }
+    cr_assert_gt(checks, 20);
+    /* lingering closes end within USJ_LINGER_MS; then only the witness */
+    int ok = 0, after = -1;
+    char status[64], **body;
+    for (int tries = 0; tries < 100 && !ok; tries++) {
+        send_str(w, "STATS\n");
+        int n = read_block(&lw, status, sizeof status, &body);
+        const char *cur = n > 0 ? stat_value(body, n, "connections_current") : NULL;
+        after = count_fds(d.pid);
+        ok = cur && strcmp(cur, "1") == 0 && after == before;
+        free_body(body, n);
+        if (!ok)
+            msleep(100);
+    }
+    cr_assert(ok, "connections or descriptors left: fds before %d, after %d", before,
+              after);
+    lines_free(&lw);
+    close(w);
+    stop_daemon(&d);
+    cleanup_dir(&d);
+}
