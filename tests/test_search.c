@@ -590,3 +590,69 @@ Test(search, phrase_frequencies_short_and_long_lists)
     }
     usj_index_unref(x);
 }
+
+/* Two words' common docs are found in the rest of a pair of decoded
+ * blocks at a time (lib/query_eval.c leapfrog2, window_meet), past docs a
+ * third word or the positions reject and across block ends: 1000
+ * paragraphs, number p holding, in this order, alpha (p % 2 == 0), beta
+ * (p % 3), gamma (p % 5), delta (p % 7), omega (p % 20), then "filler
+ * every" (two lists whose blocks end on consecutive docs).
+ * Each count is exact with and without a top 10, and a search pruning
+ * from its first match returns the same hits as an unpruned one. Omega
+ * is ten times sparser than alpha, beta and delta near its density. */
+Test(search, two_word_walk_counts)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/walk.idx", tmp);
+    static const char *const w[] = {"alpha", "beta", "gamma", "delta", "omega"};
+    static const unsigned mod[] = {2, 3, 5, 7, 20};
+    size_t cap = 1000 * 56, len = 0;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    for (unsigned p = 0; p < 1000; p++) {
+        for (int k = 0; k < 5; k++)
+            if (p % mod[k] == 0)
+                len += (size_t)snprintf(text + len, cap - len, "%s ", w[k]);
+        len += (size_t)snprintf(text + len, cap - len, "filler every\n\n");
+    }
+    build_one(path, text);
+    free(text);
+    usj_index *x = NULL;
+    cr_assert_eq(usj_index_open(&x, path, 0), 0, "%s", usj_error_last());
+    static const struct { const char *q; uint64_t n; } want[] = {
+        {"alpha beta", 167},            /* p % 6 == 0 */
+        {"alpha beta gamma", 34},       /* p % 30 */
+        {"alpha delta", 72},            /* p % 14 */
+        {"alpha omega", 50},            /* p % 20 */
+        {"delta omega", 8},             /* p % 140 */
+        {"\"alpha beta\"", 167},
+        {"\"beta gamma\"", 67},         /* p % 15 */
+        {"\"alpha gamma\"", 66},        /* p % 10, not p % 3: 100 - 34 */
+        {"\"alpha beta gamma\"", 34},
+        {"\"delta omega\"", 8},
+        {"filler every", 1000},
+        {"\"filler every\"", 1000},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+        usj_query *q = NULL;
+        cr_assert_eq(usj_query_parse(&q, want[k].q, strlen(want[k].q), an), 0);
+        usj_results *r[3] = {NULL, NULL, NULL};
+        for (int v = 0; v < 3; v++) {
+            usj_search_opts o = {v ? 10 : 0, 0, 0, 0, 0, 0};
+            o.flags = USJ_SEARCH_NOTEXT | (v == 1 ? USJ_SEARCH_NOPRUNE : 0);
+            o.total_upto = v == 2 ? 1 : 0;
+            cr_assert_eq(usj_search(&r[v], x, q, &o), 0, "%s", usj_error_last());
+        }
+        cr_assert_eq(r[0]->total, want[k].n, "%s: %llu", want[k].q,
+                     (unsigned long long)r[0]->total);
+        cr_assert_eq(r[1]->total, want[k].n, "%s: top 10: %llu", want[k].q,
+                     (unsigned long long)r[1]->total);
+        cr_assert_eq(r[2]->nhits, r[1]->nhits, "%s", want[k].q);
+        for (size_t i = 0; i < r[1]->nhits; i++)
+            cr_assert_eq(r[2]->hits[i].doc, r[1]->hits[i].doc, "%s: hit %zu", want[k].q, i);
+        for (int v = 0; v < 3; v++)
+            usj_results_free(r[v]);
+        usj_query_free(q);
+    }
+    usj_index_unref(x);
+}
