@@ -24,9 +24,15 @@
  * does not take waits for EPOLLOUT.
  *
  * Turns: a connection answers at most USJ_REQS_PER_EVENT requests per
- * turn; with more buffered it is re-armed for EPOLLOUT, which a socket
- * with room reports at once, behind the connections already ready: a
- * pipelining client takes its turn like the others.
+ * turn; with more buffered it is re-armed for EPOLLIN and EPOLLOUT, which
+ * a socket with room to write or more requests to read reports at once,
+ * behind the connections already ready: a pipelining client takes its
+ * turn like the others. Not EPOLLOUT alone: a client that writes all its
+ * requests before it reads fills the socket's send buffer long before
+ * USJ_MAX_PENDING_OUTPUT, and waiting for room then stopped reading it
+ * while it waited for its send to finish (both stuck until the idle
+ * timeout). With neither (nothing more sent, no answer read) the client
+ * is one that does not read: the idle timeout's business.
  *
  * Timeouts (idle, a client that does not read, the linger) are deadlines
  * that the owning worker sets when it re-arms the connection; the main
@@ -412,7 +418,9 @@ void conn_event(worker *w, conn *c, uint32_t events)
     case P_INPUT:
         rearm(c, 1, unsent(c) > 0);
         return;
-    case P_TURN:            /* EPOLLOUT: back at once, after the others */
+    case P_TURN:            /* back at once, after the others (top) */
+        rearm(c, 1, 1);
+        return;
     case P_BLOCKED:
         rearm(c, 0, 1);
         return;

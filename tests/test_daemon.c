@@ -670,6 +670,42 @@ Test(daemon, pipelined_thousand_across_four_workers, .timeout = 120, .fini = tea
     pipelined((const char *[]){ "--threads", "4", "--cache", "0", NULL });
 }
 
+/* A client that writes its whole batch before it reads an answer: 200000
+ * pipelined PINGs (1 MB, far more than the socket buffers hold; 1.6 MB of
+ * answers, under USJ_MAX_PENDING_OUTPUT) in one blocking send over the
+ * Unix socket, with a small send buffer of its own. The daemon must go on
+ * reading while the answers pile up unsent. When a turn (32 requests,
+ * USJ_REQS_PER_EVENT) waited for the socket to take output before the
+ * next one, it stopped reading once the client's receive side was full,
+ * and the client's send never finished (it fails on the 10 s send
+ * timeout). */
+Test(daemon, pipelined_batch_written_before_reading, .timeout = 120, .fini = teardown)
+{
+    daemon_proc d;
+    setup_dir(&d);
+    start_daemon(&d, NULL);
+    int fd = connect_unix(d.sock);
+    int small = 8192;
+    cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    enum { N = 200000 };
+    char *req = malloc((size_t)N * 5);
+    for (size_t i = 0; i < N; i++)
+        memcpy(req + i * 5, "PING\n", 5);
+    send_all(fd, req, (size_t)N * 5);
+    free(req);
+    lines l;
+    lines_init(&l, fd);
+    for (int i = 0; i < N; i++) {
+        const char *s = next_line(&l);
+        if (!s || strcmp(s, "OK PONG") != 0)
+            cr_assert_fail("answer %d: %s", i, s ? s : "(none)");
+    }
+    lines_free(&l);
+    close(fd);
+    stop_daemon(&d);
+    cleanup_dir(&d);
+}
+
 /* Requests cut at every kind of place and sent in pieces (a byte, a few, a
  * few KB) with pauses, so that the daemon reads them piecemeal: a line
  * split across reads, several lines in one read with a partial one after,
