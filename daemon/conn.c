@@ -38,7 +38,10 @@
  * that the owning worker sets when it re-arms the connection; the main
  * thread's sweep (conn_sweep, from a libevent timer) shuts down the socket
  * of a connection past its deadline, which makes it ready, and the worker
- * that takes it then frees it. */
+ * that takes it then frees it. Idle: --idle-timeout after the last event,
+ * or, while answers wait unsent, after the socket last took a byte of them
+ * (out_since): requests that keep coming do not keep alive a client that
+ * reads none of its answers. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,9 @@ struct conn {
     size_t           ipos, ilen, icap;
     usj_buf          out;          /* output: out.data[opos..out.len) unsent */
     size_t           opos;
+    int              out_waiting;  /* the last flush left output unsent */
+    uint64_t         out_since;    /* ... and since then the socket has
+                                      taken none of it (conn_now_ms) */
     _Atomic uint64_t deadline_ms;  /* 0: none; past it the sweep kicks it */
     _Atomic int      kicked;       /* the sweep shut its socket down */
     conn            *prev, *next;  /* s->conns, under s->conns_lock */
@@ -91,13 +97,19 @@ conn *conn_new(server *s, int fd)
     return c;
 }
 
+static size_t unsent(const conn *c) { return c->out.len - c->opos; }
+
 /* Deadline for the state the connection is re-armed in. */
 static uint64_t deadline_for(const conn *c)
 {
     if (c->state == ST_LINGER)
         return conn_now_ms() + USJ_LINGER_MS;
     unsigned s = c->s->set.idle_timeout_s;
-    return s ? conn_now_ms() + (uint64_t)s * 1000u : 0;
+    if (!s)
+        return 0;
+    /* out_since <= now: answers not taken since then bound it */
+    uint64_t from = unsent(c) ? c->out_since : conn_now_ms();
+    return from + (uint64_t)s * 1000u;
 }
 
 int conn_register(conn *c)
@@ -140,8 +152,6 @@ void conn_free(conn *c)
     atomic_fetch_sub(&s->conns_current, 1);
 }
 
-static size_t unsent(const conn *c) { return c->out.len - c->opos; }
-
 /* Hand the connection back to the epoll set; the last touch of c. */
 static void rearm(conn *c, int want_in, int want_out)
 {
@@ -162,23 +172,30 @@ static void rearm(conn *c, int want_in, int want_out)
 }
 
 /* Send what the output holds. 0: all sent or the socket is full (the rest
- * waits for EPOLLOUT); -1: the send failed (the peer is gone). */
+ * waits for EPOLLOUT; out_since says since when the socket has taken
+ * none of it); -1: the send failed (the peer is gone). */
 static int conn_flush(conn *c)
 {
+    int took = 0;
     while (c->opos < c->out.len) {
         ssize_t n = send(c->fd, c->out.data + c->opos, c->out.len - c->opos,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             c->opos += (size_t)n;
+            took = 1;
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (took || !c->out_waiting)
+                c->out_since = conn_now_ms();
+            c->out_waiting = 1;
             return 0;
         } else {
             dlog(DLOG_DEBUG, "fd %d: %s", c->fd, n < 0 ? strerror(errno) : "send");
             return -1;
         }
     }
+    c->out_waiting = 0;
     c->opos = 0;
     if (c->out.cap > OUT_KEEP)
         usj_buf_free(&c->out);

@@ -1101,6 +1101,54 @@ Test(daemon, idle_timeout, .timeout = 120, .fini = teardown)
     cleanup_dir(&d);
 }
 
+/* A client that reads none of its answers is closed after --idle-timeout
+ * (docs/PROTOCOL.md, Limits) even while it keeps sending requests: the
+ * timeout counts from the last time the socket took any of its answers,
+ * not from its last request. Over the Unix socket, whose buffers do not
+ * grow: about 1 MB of answers left unread (more than the socket holds,
+ * less than USJ_MAX_PENDING_OUTPUT, so the daemon goes on reading), then
+ * a PING every 100 ms. Fails when each request restarts the timeout. */
+Test(daemon, idle_timeout_closes_client_not_reading, .timeout = 120, .fini = teardown)
+{
+    daemon_proc d;
+    setup_dir(&d);
+    start_daemon(&d, (const char *[]){ "--idle-timeout", "1", NULL });
+    int fd = connect_unix(d.sock);
+    lines l;
+    lines_init(&l, fd);
+    const char *req = "SEARCH LIMIT 100 the\n";
+    send_str(fd, req);
+    char status[4096];
+    cr_assert_gt(read_block(&l, status, sizeof status, NULL), 0, "%s", status);
+    size_t answer = l.off;              /* bytes of one answer */
+    size_t k = 1000000 / answer + 1;
+    cr_assert_lt(k * answer, 3000000);
+    for (size_t i = 0; i < k; i++)
+        send_str(fd, req);
+    int closed = 0, sent = 0;
+    uint64_t end = now_ms() + 15000;
+    while (!closed && now_ms() < end) {
+        msleep(100);
+        ssize_t n = send(fd, "PING\n", 5, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0)
+            closed = errno == EPIPE || errno == ECONNRESET;
+        sent += n == 5;
+    }
+    cr_assert(closed, "a client reading none of its answers was not closed "
+              "(%d requests sent meanwhile)", sent);
+    lines_free(&l);
+    close(fd);
+    /* the daemon is fine */
+    fd = connect_unix(d.sock);
+    lines_init(&l, fd);
+    send_str(fd, "PING\n");
+    cr_assert_str_eq(next_line(&l), "OK PONG");
+    lines_free(&l);
+    close(fd);
+    stop_daemon(&d);
+    cleanup_dir(&d);
+}
+
 Test(daemon, thousands_of_connections_no_fd_leak, .timeout = 300, .fini = teardown)
 {
     daemon_proc d;
