@@ -41,7 +41,8 @@
  * that takes it then frees it. Idle: --idle-timeout after the last event,
  * or, while answers wait unsent, after the socket last took a byte of them
  * (out_since): requests that keep coming do not keep alive a client that
- * reads none of its answers. */
+ * reads none of its answers. The linger ends USJ_LINGER_MS after it began,
+ * whatever the client still sends. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,7 @@ struct conn {
     int              out_waiting;  /* the last flush left output unsent */
     uint64_t         out_since;    /* ... and since then the socket has
                                       taken none of it (conn_now_ms) */
+    uint64_t         linger_until; /* LINGER: its end (conn_now_ms) */
     _Atomic uint64_t deadline_ms;  /* 0: none; past it the sweep kicks it */
     _Atomic int      kicked;       /* the sweep shut its socket down */
     conn            *prev, *next;  /* s->conns, under s->conns_lock */
@@ -103,7 +105,7 @@ static size_t unsent(const conn *c) { return c->out.len - c->opos; }
 static uint64_t deadline_for(const conn *c)
 {
     if (c->state == ST_LINGER)
-        return conn_now_ms() + USJ_LINGER_MS;
+        return c->linger_until;
     unsigned s = c->s->set.idle_timeout_s;
     if (!s)
         return 0;
@@ -374,6 +376,7 @@ static void finish_close(conn *c)
         return;
     }
     c->state = ST_LINGER;
+    c->linger_until = conn_now_ms() + USJ_LINGER_MS;
     shutdown(c->fd, SHUT_WR);
     rearm(c, 1, 0);
 }

@@ -934,6 +934,41 @@ Test(daemon, overlong_line_closes, .timeout = 120, .fini = teardown)
     cleanup_dir(&d);
 }
 
+/* The lingering close after QUIT (or TOOLONG) ends USJ_LINGER_MS (1 s)
+ * after it began, even if the client goes on sending: a byte every 100 ms
+ * after OK BYE and the daemon's half-close, until a send fails because the
+ * daemon has closed (Unix socket, then TCP). Fails when every byte
+ * discarded restarts the linger. */
+Test(daemon, linger_ends_while_client_keeps_sending, .timeout = 120, .fini = teardown)
+{
+    daemon_proc d;
+    setup_dir(&d);
+    start_daemon(&d, NULL);
+    for (int pass = 0; pass < 2; pass++) {
+        int fd = pass ? connect_tcp(d.port) : connect_unix(d.sock);
+        lines l;
+        lines_init(&l, fd);
+        send_str(fd, "PING\nQUIT\n");
+        cr_assert_str_eq(next_line(&l), "OK PONG");
+        cr_assert_str_eq(next_line(&l), "OK BYE");
+        cr_assert(expect_eof(&l), "no half-close after OK BYE");
+        int closed = 0, sent = 0;
+        uint64_t end = now_ms() + 15000;
+        while (!closed && now_ms() < end) {
+            msleep(100);
+            ssize_t n = send(fd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0)
+                closed = errno == EPIPE || errno == ECONNRESET;
+            sent += n == 1;
+        }
+        cr_assert(closed, "pass %d: still lingering after %d bytes", pass, sent);
+        lines_free(&l);
+        close(fd);
+    }
+    stop_daemon(&d);
+    cleanup_dir(&d);
+}
+
 Test(daemon, half_closed_answers_then_closes, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
