@@ -1357,6 +1357,125 @@ Test(daemon, sigterm_with_clients_connected, .timeout = 120, .fini = teardown)
     cleanup_dir(&d);
 }
 
+/* As much of buf as the socket takes now (never blocks). */
+static size_t send_some(int fd, const char *buf, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t k = send(fd, buf + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k <= 0)
+            break;
+        off += (size_t)k;
+    }
+    return off;
+}
+
+/* n copies of the request r in one malloc'd buffer (*len: its size). */
+static char *repeat(const char *r, size_t n, size_t *len)
+{
+    size_t rl = strlen(r);
+    char *b = malloc(rl * n + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(b + i * rl, r, rl);
+    *len = rl * n;
+    return b;
+}
+
+/* Reads to EOF or a reset: the bytes (into *out when out, malloc'd), or -1
+ * when the receive timeout came first. */
+static long read_to_eof(int fd, char **out)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (cap - n < 65536)
+            b = realloc(b, cap *= 2);
+        ssize_t k = recv(fd, b + n, cap - n, 0);
+        if (k == 0 || (k < 0 && errno == ECONNRESET))
+            break;
+        if (k < 0) {
+            free(b);
+            return -1;
+        }
+        n += (size_t)k;
+    }
+    if (out)
+        *out = b;
+    else
+        free(b);
+    return (long)n;
+}
+
+/* SIGTERM with connections in every state at once: idle; a partial
+ * request behind an answered one; a pipelining client that reads nothing
+ * (turns waiting for room); one past USJ_MAX_PENDING_OUTPUT (reading
+ * paused); a QUIT behind unread answers (closing); a QUIT answered and
+ * lingering; a half-closed one behind unread answers. The daemon exits 0
+ * (ASan: no leak, no use after free), the socket and pidfile gone, and
+ * every client then reads to EOF: nothing for the idle, partial and
+ * lingering ones, for the pipeliner only its answers in order (cut where
+ * the grace period ended). */
+Test(daemon, sigterm_with_connections_in_every_state, .timeout = 120, .fini = teardown)
+{
+    daemon_proc d;
+    setup_dir(&d);
+    start_daemon(&d, (const char *[]){ "--threads", "3", NULL });
+    enum { IDLE, PARTIAL, TURNS, BLOCKED, CLOSING, LINGER, HALF, NCONN };
+    int fd[NCONN];
+    lines l;
+    size_t n;
+    char *b;
+    fd[IDLE] = connect_tcp(d.port);
+    lines_init(&l, fd[IDLE]);
+    send_str(fd[IDLE], "PING\n");
+    cr_assert_str_eq(next_line(&l), "OK PONG");
+    lines_free(&l);
+    fd[PARTIAL] = connect_unix(d.sock);
+    lines_init(&l, fd[PARTIAL]);
+    send_str(fd[PARTIAL], "PING\nSEARCH tar");
+    cr_assert_str_eq(next_line(&l), "OK PONG");
+    lines_free(&l);
+    fd[TURNS] = connect_unix(d.sock);
+    b = repeat("PING\n", 200000, &n);
+    cr_assert_gt(send_some(fd[TURNS], b, n), 0);
+    free(b);
+    fd[BLOCKED] = connect_tcp(d.port);
+    b = repeat("SEARCH LIMIT 100 the\n", 2000, &n);
+    cr_assert_gt(send_some(fd[BLOCKED], b, n), 0);
+    free(b);
+    fd[CLOSING] = connect_unix(d.sock);
+    b = repeat("SEARCH LIMIT 100 the\n", 40, &n);
+    send_all(fd[CLOSING], b, n);
+    send_str(fd[CLOSING], "QUIT\nPING\n");
+    free(b);
+    fd[LINGER] = connect_tcp(d.port);
+    lines_init(&l, fd[LINGER]);
+    send_str(fd[LINGER], "QUIT\n");
+    cr_assert_str_eq(next_line(&l), "OK BYE");
+    cr_assert(expect_eof(&l));
+    lines_free(&l);
+    fd[HALF] = connect_unix(d.sock);
+    b = repeat("SEARCH LIMIT 100 the\n", 40, &n);
+    send_all(fd[HALF], b, n);
+    shutdown(fd[HALF], SHUT_WR);
+    free(b);
+    msleep(300);            /* let the daemon take what it can */
+    stop_daemon(&d);        /* exit 0, socket and pidfile removed */
+    for (int i = 0; i < NCONN; i++) {
+        char *got = NULL;
+        long k = read_to_eof(fd[i], &got);
+        cr_assert_geq(k, 0, "connection %d: no EOF", i);
+        if (i == IDLE || i == PARTIAL || i == LINGER)
+            cr_assert_eq(k, 0, "connection %d: %ld bytes after SIGTERM", i, k);
+        if (i == TURNS)
+            for (long j = 0; j < k; j++)
+                cr_assert_eq(got[j], "OK PONG\n"[j % 8], "byte %ld", j);
+        free(got);
+        close(fd[i]);
+    }
+    cleanup_dir(&d);
+}
+
 Test(daemon, stale_socket_replaced_live_one_kept, .timeout = 120, .fini = teardown)
 {
     daemon_proc d;
