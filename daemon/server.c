@@ -72,10 +72,12 @@ int server_reload(server *s)
     s->idx = fresh;
     atomic_fetch_add_explicit(&s->idx_gen, 1, memory_order_release);
     atomic_fetch_add(&s->reloads, 1);
-    pthread_mutex_unlock(&s->idx_lock);
-    usj_index_unref(old);    /* workers still holding it keep it mapped */
+    /* still under the lock: once it is dropped, a reload right behind
+     * this one may replace fresh and free it (no worker need hold it) */
     usj_index_stats is;
     usj_index_stats_get(fresh, &is);
+    pthread_mutex_unlock(&s->idx_lock);
+    usj_index_unref(old);    /* workers still holding it keep it mapped */
     dlog(DLOG_INFO, "reloaded %s: %u paragraphs, %llu terms",
          s->set.index_path, is.docs, (unsigned long long)is.terms);
     return 0;
